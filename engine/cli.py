@@ -1,0 +1,261 @@
+"""`hongdun` command line: run, simulate, schema, rules lint/test/explain, demo.
+
+This is the only module that reads the environment and the terminal; it builds
+frozen config objects and hands them to the pure parts.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from typing import IO, Iterator
+
+import click
+import orjson
+
+from engine.errors import HongdunError, Location, PackErrors
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@contextlib.contextmanager
+def _open_out(path: str | None) -> Iterator[IO[bytes] | None]:
+    if path is None:
+        yield None
+        return
+    if path == "-":
+        yield sys.stdout.buffer
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        yield f
+
+
+@contextlib.contextmanager
+def _open_in(path: str) -> Iterator[tuple[IO[bytes], str, int | None]]:
+    if path == "-":
+        yield sys.stdin.buffer, "<stdin>", None
+        return
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        _fail(f"{path}: cannot open: {exc.strerror}")
+    with f:
+        yield f, path, os.fstat(f.fileno()).st_size
+
+
+def _load_compiled(pack: str):
+    from engine.rules.evaluator import compile_pack
+    from engine.rules.loader import load_pack
+
+    try:
+        return compile_pack(load_pack(pack))
+    except PackErrors as exc:
+        click.echo(str(exc), err=True)
+        click.echo(f"{len(exc.errors)} error(s) in pack {pack}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+@click.version_option(package_name="hongdun")
+def main() -> None:
+    """hongdun (红盾): streaming risk detection and early warnings for online merchants."""
+
+
+@main.command()
+@click.option("--pack", "pack", required=True, type=click.Path(exists=True, file_okay=False), help="rule pack folder")
+@click.option("--input", "input_path", required=True, help="JSONL events file, or - for stdin")
+@click.option("--alerts", "alerts_path", default=None, help="write alerts as JSONL here")
+@click.option("--dead-letter", "dead_path", default=None, help="write rejected lines (with reasons) here")
+@click.option("--shadow", "shadow_path", default=None, help="write alerts of shadow rules here")
+@click.option("--state", "state_dir", default=None, type=click.Path(file_okay=False), help="restore window state from and snapshot it to this folder")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--show", "show", default=20, show_default=True, type=click.IntRange(0, 100_000), help="alerts to print")
+@click.option("--progress/--no-progress", default=None, help="progress line (default: on a terminal)")
+def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | None, shadow_path: str | None,
+        state_dir: str | None, batch_size: int, show: int, progress: bool | None) -> None:
+    """Score a JSONL event stream with a rule pack and print early warnings."""
+    from engine.pipeline import Pipeline
+    from engine.runtime.embedded import Progress, run_stream
+    from engine.runtime.summary import format_alert, format_summary
+    from engine.state.snapshot import restore_snapshot, save_snapshot
+
+    compiled = _load_compiled(pack)
+    pipeline = Pipeline(compiled)
+    if state_dir and Path(state_dir).exists():
+        try:
+            warnings = restore_snapshot(pipeline, Path(state_dir))
+        except HongdunError as exc:
+            _fail(str(exc))
+        for w in warnings:
+            click.echo(f"state: {w}", err=True)
+    dead_path = dead_path or (str(Path(alerts_path).with_name("dead-letter.jsonl")) if alerts_path and alerts_path != "-" else None)
+    with _open_in(input_path) as (stream, name, size), _open_out(alerts_path) as alerts_out, \
+            _open_out(dead_path) as dead_out, _open_out(shadow_path) as shadow_out:
+        show_progress = sys.stderr.isatty() if progress is None else progress
+        summary = run_stream(
+            pipeline, stream, name,
+            alerts_out=alerts_out, dead_out=dead_out, shadow_out=shadow_out,
+            batch_size=batch_size, progress=Progress(sys.stderr, size, show_progress),
+        )
+    if state_dir:
+        save_snapshot(pipeline, Path(state_dir))
+    to_stdout = alerts_path == "-"
+    echo = (lambda s: click.echo(s, err=True)) if to_stdout else click.echo
+    if show and summary.alerts:
+        order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+        ranked = sorted(summary.alerts, key=lambda a: (order[a.severity], a.event_time))[:show]
+        echo(f"early warnings (showing {len(ranked)} of {len(summary.alerts)}, most severe first):")
+        for a in ranked:
+            echo(format_alert(a))
+        echo("")
+    echo(format_summary(summary, pipeline.stats, f"{compiled.name} {compiled.version}"))
+    if dead_path and sum(pipeline.stats.rejects.values()):
+        echo(f"\nrejected lines with reasons: {dead_path}")
+
+
+@main.command()
+@click.option("--merchants", default=2000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(0.1, 24 * 60))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--out", "out_path", default="-", show_default=True, help="events JSONL (- for stdout)")
+@click.option("--truth", "truth_path", default=None, help="truth labels JSONL (never read by the engine)")
+@click.option("--bad-rate", default=0.0, show_default=True, type=click.FloatRange(0, 0.5), help="fraction of malformed lines")
+@click.option("--warmup-days", default=0, show_default=True, type=click.IntRange(0, 60), help="days of complaint history before the start")
+def simulate(merchants: int, hours: float, seed: int, out_path: str, truth_path: str | None, bad_rate: float, warmup_days: int) -> None:
+    """Generate a realistic platform event stream with labelled injected violations."""
+    from engine.simulate import run_simulation
+
+    with _open_out(out_path) as out, _open_out(truth_path) as truth:
+        summary = run_simulation(merchants=merchants, hours=hours, seed=seed, out=out, truth_out=truth,
+                                 bad_rate=bad_rate, warmup_days=warmup_days)
+    click.echo(orjson.dumps(summary, option=orjson.OPT_SORT_KEYS).decode(), err=True)
+
+
+@main.command()
+@click.option("--type", "event_type", default=None, help="only this event type")
+def schema(event_type: str | None) -> None:
+    """Print the JSON Schema of the events hongdun accepts."""
+    from engine.events.jsonschema import json_schema
+
+    doc = json_schema()
+    if event_type:
+        defs = doc.get("$defs", {})
+        match = [k for k, v in defs.items() if v.get("properties", {}).get("event_type", {}).get("enum") == [event_type]
+                 or v.get("properties", {}).get("event_type", {}).get("const") == event_type]
+        if not match:
+            _fail(f"unknown event type {event_type!r}")
+        doc = {"$defs": defs, "$ref": f"#/$defs/{match[0]}"}
+    click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+
+
+@main.group()
+def rules() -> None:
+    """Work on rule packs: lint, test, explain."""
+
+
+@rules.command("lint")
+@click.argument("pack", type=click.Path(exists=True, file_okay=False))
+def rules_lint(pack: str) -> None:
+    """Report every error in a pack as file:line:col: rule-id: message; exit 1 if any."""
+    from engine.rules.lint import lint_pack
+
+    problems, warnings = lint_pack(pack)
+    for w in warnings:
+        click.echo(f"warning: {w}")
+    for p in problems:
+        click.echo(str(p))
+    if problems:
+        click.echo(f"{len(problems)} error(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{pack}: ok", err=True)
+
+
+@rules.command("test")
+@click.argument("pack", type=click.Path(exists=True, file_okay=False))
+@click.option("-v", "--verbose", is_flag=True, help="list passing examples too")
+def rules_test(pack: str, verbose: bool) -> None:
+    """Run every inline example and case file of a pack; show what differed."""
+    from engine.rules.testing import run_pack_tests
+
+    compiled = _load_compiled(pack)
+    results, errors = run_pack_tests(compiled)
+    for e in errors:
+        click.echo(e)
+    failed = [r for r in results if not r.passed]
+    for r in results:
+        if verbose or not r.passed:
+            mark = "ok  " if r.passed else "FAIL"
+            kind = "fire " if r.example.fire else "quiet"
+            click.echo(f"{mark} {r.where}: {kind} {r.detail}" + (f"  ({r.example.note})" if r.example.note else ""))
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed or errors:
+        sys.exit(1)
+
+
+@rules.command("explain")
+@click.argument("pack", type=click.Path(exists=True, file_okay=False))
+@click.option("--event", "event_json", required=True, help="one event as JSON, or @FILE (the last line of a JSONL file; earlier lines fill the windows)")
+def rules_explain(pack: str, event_json: str) -> None:
+    """Show which rules fire on an event, what matched and which window values they saw."""
+    from engine.events.deadletter import Reject
+    from engine.pipeline import Pipeline
+
+    compiled = _load_compiled(pack)
+    pipeline = Pipeline(compiled)
+    if event_json.startswith("@"):
+        lines = [l for l in Path(event_json[1:]).read_bytes().splitlines() if l.strip()]
+        name = event_json[1:]
+    else:
+        lines, name = [event_json.encode()], "--event"
+    if not lines:
+        _fail("no event given")
+    history = [(l, Location(file=name, line=i + 1)) for i, l in enumerate(lines[:-1])]
+    if history:
+        pipeline.process_raw(history)
+    ev = pipeline.decoder.decode(lines[-1], Location(file=name, line=len(lines)))
+    if isinstance(ev, Reject):
+        _fail(f"{name}: event rejected: {ev.reason}: {ev.message}" + (f" at {ev.path}" if ev.path else ""), 1)
+    for x in pipeline.explain(ev):
+        verdict = "FIRES" if x.fired else "quiet"
+        click.echo(f"{x.rule_id:12} {verdict:5} {x.severity if x.fired else '':8} {x.status if x.status != 'active' else ''}")
+        if x.message:
+            click.echo(f"    message: {x.message}")
+        for m in x.matched:
+            click.echo(f"    matched {m['term']!r} as {m['original']!r} in {m['field']}")
+        for w, vals in x.windows.items():
+            click.echo(f"    window {w}: " + ", ".join(f"{k}={v}" for k, v in vals.items()))
+        if x.error:
+            click.echo(f"    error: {x.error}")
+
+
+@main.command()
+@click.option("--pack", default="rules/starter", show_default=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--merchants", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(0.1, 24 * 30))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
+def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str) -> None:
+    """The main job on the embedded default: simulate a day, score it, print warnings, write alerts."""
+    from engine.simulate import run_simulation
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    events, truth = out / "events.jsonl", out / "truth.jsonl"
+    click.echo(f"simulating {merchants} merchants x {hours:g} h (seed {seed}) -> {events}", err=True)
+    with open(events, "wb") as ev_out, open(truth, "wb") as tr_out:
+        sim = run_simulation(merchants=merchants, hours=hours, seed=seed, out=ev_out, truth_out=tr_out, bad_rate=0.0005)
+    click.echo(orjson.dumps(sim, option=orjson.OPT_SORT_KEYS).decode(), err=True)
+    ctx = click.get_current_context()
+    ctx.invoke(run, pack=pack, input_path=str(events), alerts_path=str(out / "alerts.jsonl"),
+               dead_path=str(out / "dead-letter.jsonl"), shadow_path=str(out / "shadow-alerts.jsonl"),
+               state_dir=None, batch_size=1000, show=15, progress=None)
+    click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

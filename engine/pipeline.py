@@ -1,0 +1,344 @@
+"""The one place where events, windows, rules and alerts meet.
+
+:class:`Pipeline` is a pure, synchronous object built once from a compiled
+pack: ``process(events) -> BatchResult(alerts, shadow, rejects)``. It knows
+nothing about files, Kafka or Faust; the embedded runner and the Faust
+workers only feed it batches and drain its results, so both behave the same.
+
+Per event, in order: feed the windows that accept its type (each with its
+filter, key and value), evaluate the rules for its type against a context
+that caches normalised text and window reads, then turn hits into alerts
+(escalation, dedup, deterministic id). Processing is strictly sequential
+within a batch, so results do not depend on batch size.
+"""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Sequence
+
+from engine.alerts.alert import Alert, AlertBasis, AlertMerchant, alert_id
+from engine.alerts.dedup import Deduplicator
+from engine.errors import Location
+from engine.events.deadletter import Reject, make_reject
+from engine.events.decode import EventDecoder
+from engine.events.schema import EVENT_CLASSES, Envelope
+from engine.rules.context import EvalContext
+from engine.rules.evaluator import CompiledPack, CompiledRule, window_value_dict
+from engine.rules.model import SEVERITIES, raise_severity
+from engine.state import windows as W
+from engine.state.store import MemoryStore, StateStore
+
+_TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Tunables of the pure pipeline (one frozen object; the CLI fills it)."""
+
+    evict_every_s: float = 3600.0  # event time between sweeps of expired window keys
+    max_source_ids: int = 20  # source event ids kept on one alert
+
+
+@dataclass
+class BatchResult:
+    """What one batch produced."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    shadow: list[Alert] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+
+@dataclass
+class Explanation:
+    """What one rule made of one event (for explain and pack tests)."""
+
+    rule_id: str
+    status: str
+    fired: bool
+    severity: str
+    message: str
+    matched: list[dict[str, Any]]
+    windows: dict[str, dict[str, Any]]
+    error: str | None = None
+
+
+@dataclass
+class Stats:
+    """Counters the runners print and export as metrics (bounded label sets)."""
+
+    events: Counter = field(default_factory=Counter)  # by event type
+    rejects: Counter = field(default_factory=Counter)  # by reason
+    alerts: Counter = field(default_factory=Counter)  # by (rule id, severity)
+    shadow: Counter = field(default_factory=Counter)  # by rule id
+    deduplicated: Counter = field(default_factory=Counter)  # by rule id
+    late: Counter = field(default_factory=Counter)  # by window name
+    rule_errors: Counter = field(default_factory=Counter)  # by rule id
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Pipeline:
+    """Compiled pack + state -> alerts. Feed it batches; it never raises on bad events."""
+
+    def __init__(
+        self,
+        compiled: CompiledPack,
+        store: StateStore | None = None,
+        config: PipelineConfig = PipelineConfig(),
+        clock: Callable[[], float] = time.time,
+        decoder: EventDecoder | None = None,
+    ) -> None:
+        self.compiled = compiled
+        self.store = store if store is not None else MemoryStore()
+        self.config = config
+        self.clock = clock
+        self.decoder = decoder or EventDecoder()
+        self.dedup = Deduplicator(self.store)
+        self.stats = Stats()
+        self.clocks: dict[str, float] = {}  # newest event time seen per window
+        self._next_evict: float | None = None
+
+    # -- public -------------------------------------------------------
+    def swap_pack(self, compiled: CompiledPack) -> None:
+        """Replace the compiled pack between batches (hot reload); window state is kept."""
+        self.compiled = compiled
+
+    def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
+        """Decode and process raw records; undecodable ones become rejects."""
+        result = BatchResult()
+        events: list[Envelope] = []
+        sources: list[Location] = []
+        for raw, loc in items:
+            decoded = self.decoder.decode(raw, loc)
+            if isinstance(decoded, Reject):
+                result.rejects.append(decoded)
+                self.stats.rejects[decoded.reason] += 1
+            else:
+                events.append(decoded)
+                sources.append(loc)
+        self._process_into(events, sources, result)
+        return result
+
+    def process(self, events: Sequence[Envelope], sources: Sequence[Location] | None = None) -> BatchResult:
+        """Process decoded events in order."""
+        result = BatchResult()
+        self._process_into(events, sources, result)
+        return result
+
+    def explain(self, event: Envelope) -> list["Explanation"]:
+        """Feed one event to the windows and evaluate every rule for its type, without dedup.
+
+        Used by ``hongdun rules explain`` and the pack tests: it says, per rule,
+        whether the condition held, at what severity, what matched and which
+        window values were read.
+        """
+        etype = _TYPE_OF[type(event)]
+        ts = event.occurred_at.timestamp()
+        ctx = EvalContext(event, etype, ts, self._read_window)
+        self._feed_windows(self.compiled, ctx)
+        out: list[Explanation] = []
+        for cr in self.compiled.rules[etype]:
+            ctx.begin_rule()
+            try:
+                fired = bool(cr.condition(ctx))
+                error = None
+            except Exception as exc:  # reported, never raised
+                fired, error = False, repr(exc)
+            severity = cr.rule.severity
+            message = ""
+            if fired:
+                for cond, to, by in cr.escalations:
+                    if cond(ctx):
+                        severity = max(severity, to, key=SEVERITIES.index) if to else raise_severity(severity, by)
+                message = cr.message(ctx)
+            out.append(
+                Explanation(
+                    rule_id=cr.rule.id,
+                    status=cr.rule.status,
+                    fired=fired,
+                    severity=severity,
+                    message=message,
+                    matched=list(ctx.matches),
+                    windows={n: window_value_dict(n, self.compiled.windows[n], v) for n, v in ctx.windows_seen.items()},
+                    error=error,
+                )
+            )
+        return out
+
+    # -- internals ----------------------------------------------------
+    def _process_into(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult) -> None:
+        cp = self.compiled
+        now_iso = _iso(self.clock())
+        reader = self._read_window
+        for i, ev in enumerate(events):
+            etype = _TYPE_OF[type(ev)]
+            ts = ev.occurred_at.timestamp()
+            self.stats.events[etype] += 1
+            ctx = EvalContext(ev, etype, ts, reader)
+            try:
+                self._feed_windows(cp, ctx)
+            except Exception as exc:  # a window filter must never kill the worker
+                self._reject_event(result, ev, etype, sources, i, "window_error", f"window update failed: {exc!r}")
+                continue
+            for cr in cp.rules[etype]:
+                ctx.begin_rule()
+                try:
+                    if not cr.condition(ctx):
+                        continue
+                    alert = self._alert(cr, ctx, now_iso)
+                except Exception as exc:
+                    self.stats.rule_errors[cr.rule.id] += 1
+                    self._reject_event(result, ev, etype, sources, i, "rule_error", f"{cr.rule.id}: {exc!r}")
+                    continue
+                if alert is None:
+                    continue
+                if alert.shadow:
+                    result.shadow.append(alert)
+                else:
+                    result.alerts.append(alert)
+            self._maybe_evict(ts)
+
+    def _reject_event(self, result: BatchResult, ev: Envelope, etype: str, sources: Sequence[Location] | None,
+                      i: int, reason: str, message: str) -> None:
+        import msgspec
+
+        src = sources[i] if sources is not None and i < len(sources) else Location()
+        raw = msgspec.json.encode(ev)
+        result.rejects.append(make_reject(reason, message, raw, src, event_id=ev.event_id, event_type=etype))
+        self.stats.rejects[reason] += 1
+
+    def _feed_windows(self, cp: CompiledPack, ctx: EvalContext) -> None:
+        ts = ctx.ts
+        store = self.store
+        for w in cp.feeds[ctx.etype]:
+            if w.where is not None and not w.where(ctx):
+                continue
+            key = w.key(ctx)
+            if key is None:
+                continue
+            newest = self.clocks.get(w.name)
+            if newest is None or ts > newest:
+                self.clocks[w.name] = newest = ts
+            if ts < newest - w.spec.allowed_lateness_s:
+                self.stats.late[w.name] += 1
+                continue
+            value = w.value(ctx) if w.value is not None else None
+            if w.value is not None and value is None:
+                continue  # nothing to aggregate for this event
+            distinct = w.distinct(ctx) if w.distinct is not None else None
+            store.put(w.name, key, W.add(store.get(w.name, key), w.spec, ts, value, distinct))
+
+    def _read_window(self, ctx: EvalContext, name: str) -> Any:
+        keyfn = self.compiled.window_keys.get((name, ctx.etype))
+        if keyfn is None:
+            return None
+        key = keyfn(ctx)
+        if key is None:
+            return None
+        return W.read(self.store.get(name, key), self.compiled.windows[name], ctx.ts)
+
+    def _alert(self, cr: CompiledRule, ctx: EvalContext, now_iso: str) -> Alert | None:
+        rule = cr.rule
+        ev = ctx.event
+        severity = rule.severity
+        for cond, to, by in cr.escalations:
+            if cond(ctx):
+                severity = max(severity, to, key=SEVERITIES.index) if to else raise_severity(severity, by)
+        subject = None
+        if cr.subject is not None:
+            s = cr.subject(ctx)
+            subject = None if s is None else str(s)
+        m = ev.merchant
+        new_id = alert_id(self.compiled.name, rule.id, m.merchant_id, subject, ev.event_id)
+        aid, hits, opened = self.dedup.admit((rule.id, m.merchant_id, subject or ""), ctx.ts, rule.dedup_s, new_id)
+        shadow = rule.status == "shadow"
+        if not opened:
+            self.stats.deduplicated[rule.id] += 1
+            return None
+        if shadow:
+            self.stats.shadow[rule.id] += 1
+        else:
+            self.stats.alerts[(rule.id, severity)] += 1
+        windows = {
+            name: window_value_dict(name, self.compiled.windows[name], value) for name, value in ctx.windows_seen.items()
+        }
+        return Alert(
+            alert_id=aid,
+            pack=self.compiled.name,
+            pack_version=self.compiled.version,
+            rule_id=rule.id,
+            rule_title=rule.title,
+            family=rule.family,
+            severity=severity,
+            base_severity=rule.severity,
+            minor=rule.minor,
+            shadow=shadow,
+            platform=ev.platform,
+            merchant=AlertMerchant(
+                merchant_id=m.merchant_id,
+                name=m.name,
+                uscc=m.uscc,
+                reg_region_code=m.reg_region_code,
+                op_region_code=m.op_region_code,
+            ),
+            subject=subject,
+            legal_basis=[AlertBasis(law=b.law, version=b.version, article=b.article, verified=b.verified) for b in rule.basis],
+            message=cr.message(ctx),
+            matched=list(ctx.matches),
+            values={name: _jsonable(fn(ctx)) for name, fn in cr.evidence},
+            windows=windows,
+            source_event_ids=[ev.event_id],
+            event_time=_iso(ctx.ts),
+            processed_at=now_iso,
+            hits=hits,
+        )
+
+    def _maybe_evict(self, ts: float) -> None:
+        if self._next_evict is None:
+            self._next_evict = ts + self.config.evict_every_s
+            return
+        if ts < self._next_evict:
+            return
+        self._next_evict = ts + self.config.evict_every_s
+        self.evict(ts)
+
+    def evict(self, now_ts: float) -> int:
+        """Drop window keys and dedup entries that can no longer matter; return how many."""
+        removed = 0
+        for name, spec in self.compiled.windows.items():
+            newest = self.clocks.get(name, now_ts)
+            removed += W.evict_store(self.store, spec, newest - spec.allowed_lateness_s)
+        removed += self.dedup.evict(now_ts)
+        return removed
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    import msgspec
+
+    try:
+        return msgspec.to_builtins(value)
+    except Exception:
+        return str(value)
+
+
+def iter_batches(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    """Group an iterable into lists of at most ``size`` items."""
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

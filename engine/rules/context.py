@@ -1,0 +1,63 @@
+"""Per-event evaluation context handed to compiled conditions.
+
+One context is made per event. It caches what several rules may ask for
+(normalised text per field, window values, model scores, text-function
+results) so each is computed at most once per event, and it collects the
+evidence a firing rule attaches to its alert: matched terms with their
+original spans, and the window values the rule read.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from engine.rules.text import NormText, normalize
+
+
+class EvalContext:
+    """Everything a compiled condition may look at while evaluating one event."""
+
+    __slots__ = ("event", "etype", "ts", "_norm", "_windows", "_reader", "memo", "matches", "windows_seen", "scores")
+
+    def __init__(
+        self,
+        event: Any,
+        etype: str,
+        ts: float,
+        window_reader: Callable[["EvalContext", str], Any] | None = None,
+        scores: dict[str, float] | None = None,
+    ) -> None:
+        self.event = event
+        self.etype = etype
+        self.ts = ts
+        self._norm: dict[str, NormText] = {}
+        self._windows: dict[str, Any] = {}
+        self._reader = window_reader
+        self.memo: dict[tuple, Any] = {}
+        self.matches: list[dict[str, Any]] = []
+        self.windows_seen: dict[str, Any] = {}
+        self.scores = scores or {}
+
+    def norm(self, field: str, getter: Callable[["EvalContext"], Any]) -> NormText | None:
+        """Normalised text of a field, computed once per event."""
+        cached = self._norm.get(field)
+        if cached is None and field not in self._norm:
+            raw = getter(self)
+            cached = normalize(raw) if isinstance(raw, str) and raw else None
+            self._norm[field] = cached  # type: ignore[assignment]
+        return cached
+
+    def window(self, name: str) -> Any:
+        """The value of a declared window for this event's key (cached), or None."""
+        if name in self._windows:
+            value = self._windows[name]
+        else:
+            value = self._reader(self, name) if self._reader is not None else None
+            self._windows[name] = value
+        if value is not None:
+            self.windows_seen[name] = value
+        return value
+
+    def begin_rule(self) -> None:
+        """Start collecting evidence for the next rule."""
+        self.matches = []
+        self.windows_seen = {}

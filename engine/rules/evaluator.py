@@ -1,0 +1,187 @@
+"""Compile a loaded pack into per-event-type closures, collecting every error.
+
+The result, :class:`CompiledPack`, is what the pipeline runs: for each event
+type, the windows that event feeds (filter, key, value) and the rules that
+evaluate on it (condition, escalations, subject, evidence, message). Everything
+that can be decided once per pack is decided here, not per event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from engine.errors import ConditionError, Location, PackError, PackErrors
+from engine.events.schema import EVENT_TYPES
+from engine.rules.compiler import Compiler, Fn, WindowRef
+from engine.rules.context import EvalContext
+from engine.rules.fields import resolve
+from engine.rules.matcher import KeywordMatcher
+from engine.rules.model import Pack, Rule, WindowDef
+from engine.rules.template import Renderer, compile_template
+from engine.state.windows import WindowSpec
+
+
+@dataclass(frozen=True)
+class CompiledWindow:
+    """How one event type feeds one window."""
+
+    name: str
+    spec: WindowSpec
+    where: Fn | None
+    key: Callable[[EvalContext], tuple | None]
+    value: Fn | None
+    distinct: Fn | None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """One rule compiled for one event type."""
+
+    rule: Rule
+    condition: Fn
+    escalations: tuple[tuple[Fn, str | None, int], ...]
+    subject: Fn | None
+    evidence: tuple[tuple[str, Fn], ...]
+    message: Renderer
+
+
+@dataclass
+class CompiledPack:
+    """A pack ready to run: closures grouped by event type."""
+
+    pack: Pack
+    rules: dict[str, tuple[CompiledRule, ...]]
+    feeds: dict[str, tuple[CompiledWindow, ...]]
+    window_keys: dict[tuple[str, str], Callable[[EvalContext], tuple | None]]
+    windows: dict[str, WindowSpec]
+    matchers: dict[str, KeywordMatcher]
+    models: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def name(self) -> str:
+        return self.pack.name
+
+    @property
+    def version(self) -> str:
+        return self.pack.version
+
+
+def _key_fn(getters: list[Fn]) -> Callable[[EvalContext], tuple | None]:
+    """A key reader returning a tuple of strings, or None when any part is null."""
+    if len(getters) == 1:
+        (g,) = getters
+
+        def one(c: EvalContext) -> tuple | None:
+            v = g(c)
+            return None if v is None else (str(v),)
+
+        return one
+
+    def many(c: EvalContext) -> tuple | None:
+        out = []
+        for g in getters:
+            v = g(c)
+            if v is None:
+                return None
+            out.append(str(v))
+        return tuple(out)
+
+    return many
+
+
+def _compile_matchers(pack: Pack, errors: list[PackError]) -> dict[str, KeywordMatcher]:
+    matchers: dict[str, KeywordMatcher] = {}
+    for name, kl in pack.lists.items():
+        try:
+            matchers[name] = KeywordMatcher.compile(kl.terms, homophones=kl.homophones, numerals=kl.numerals)
+        except ValueError as exc:
+            errors.append(PackError(f"list {name!r}: {exc}", kl.loc))
+    return matchers
+
+
+def _compile_windows(
+    pack: Pack, matchers: dict[str, KeywordMatcher], errors: list[PackError]
+) -> tuple[dict[str, list[CompiledWindow]], dict[tuple[str, str], Callable], dict[str, WindowRef]]:
+    feeds: dict[str, list[CompiledWindow]] = {t: [] for t in EVENT_TYPES}
+    keys: dict[tuple[str, str], Callable] = {}
+    refs: dict[str, WindowRef] = {}
+    for w in pack.windows.values():
+        refs[w.name] = WindowRef(w.name, w.spec.aggregates, w.key)
+        for etype in EVENT_TYPES:
+            comp = Compiler(etype, w.events or (etype,), matchers, {}, allow_windows=False)
+            key_ok = all(resolve(etype, k) is not None for k in w.key)
+            if key_ok:
+                try:
+                    keys[(w.name, etype)] = _key_fn([comp.compile_path(c).fn for c in w.key_conditions])
+                except ConditionError as exc:
+                    errors.append(exc)
+                    continue
+            if etype not in w.events:
+                continue
+            if not key_ok:
+                missing = next(".".join(k) for k in w.key if resolve(etype, k) is None)
+                errors.append(PackError(f"window {w.name!r}: {etype} events have no key field {missing!r}", w.loc))
+                continue
+            try:
+                feeds[etype].append(
+                    CompiledWindow(
+                        name=w.name,
+                        spec=w.spec,
+                        where=comp.compile(w.where) if w.where else None,
+                        key=keys[(w.name, etype)],
+                        value=comp.compile(w.value_condition) if w.value_condition else None,
+                        distinct=comp.compile(w.distinct_condition) if w.distinct_condition else None,
+                    )
+                )
+            except ConditionError as exc:
+                errors.append(exc)
+    return feeds, keys, refs
+
+
+def _compile_rule(rule: Rule, etype: str, comp: Compiler) -> CompiledRule:
+    escalations = tuple((comp.compile(e.condition), e.to, e.by) for e in rule.escalations)
+    subject = comp.compile(rule.subject) if rule.subject else None
+    evidence = tuple((e.source, comp.compile_path(e).fn) for e in rule.evidence)
+    origin = Location(file=rule.message_loc.file, line=rule.message_loc.line, col=rule.message_loc.col, rule_id=rule.id)
+    message = compile_template(rule.message, origin, comp)
+    return CompiledRule(rule, comp.compile(rule.condition), escalations, subject, evidence, message)
+
+
+def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPack:
+    """Compile every rule for every event type it names; raise PackErrors with all problems."""
+    errors: list[PackError] = []
+    matchers = _compile_matchers(pack, errors)
+    feeds, keys, refs = _compile_windows(pack, matchers, errors)
+    rules: dict[str, list[CompiledRule]] = {t: [] for t in EVENT_TYPES}
+    for rule in pack.rules:
+        if rule.status == "disabled":
+            continue
+        seen: set[str] = set()
+        for etype in rule.events:
+            comp = Compiler(etype, rule.events, matchers, refs, models)
+            try:
+                rules[etype].append(_compile_rule(rule, etype, comp))
+            except ConditionError as exc:
+                text = str(exc)
+                if text not in seen:  # one report even if every event type fails the same way
+                    seen.add(text)
+                    errors.append(exc)
+    if errors:
+        raise PackErrors(errors)
+    return CompiledPack(
+        pack=pack,
+        rules={t: tuple(v) for t, v in rules.items()},
+        feeds={t: tuple(v) for t, v in feeds.items()},
+        window_keys=keys,
+        windows={w.name: w.spec for w in pack.windows.values()},
+        matchers=matchers,
+        models=models,
+    )
+
+
+def window_value_dict(name: str, spec: WindowSpec, value: Any) -> dict[str, Any]:
+    """The declared aggregates of a window value, for evidence."""
+    return {agg: getattr(value, agg) for agg in sorted(spec.aggregates)}
+
+
+__all__ = ["CompiledPack", "CompiledRule", "CompiledWindow", "compile_pack", "window_value_dict", "WindowDef"]

@@ -1,0 +1,371 @@
+"""Functions a rule condition may call, by name, from an explicit registry.
+
+Each function checks its own arguments at compile time (how many, which must
+be field paths, which must name a keyword list, which regex) and returns a
+closure. Text functions run on the *normalised* text of a field (see
+``engine.rules.text``), cache their result per event, and record what they
+matched, with the original span, as alert evidence.
+"""
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import re2
+
+from engine.rules.compiler import ANY, BOOL, LIST, NUM, STR, Compiled, Compiler, Fn
+from engine.rules.context import EvalContext
+from engine.rules.expr import dotted_path
+from engine.rules.fields import FieldType, resolve
+
+MAX_REGEX_CHARS = 500
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.max_mem = 8 << 20  # bounds the compiled program; RE2 never backtracks
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A registered function: its signature for docs and its compile hook."""
+
+    name: str
+    signature: str
+    doc: str
+    build: Callable[[Compiler, ast.Call], Compiled]
+    keywords: frozenset[str] = field(default_factory=frozenset)
+
+    def compile(self, compiler: Compiler, node: ast.Call) -> Compiled:
+        for kw in node.keywords:
+            if kw.arg not in self.keywords:
+                raise compiler.error(node, f"{self.name}() has no argument {kw.arg!r}")
+        return self.build(compiler, node)
+
+
+FUNCTIONS: dict[str, FunctionSpec] = {}
+
+
+def register(name: str, signature: str, doc: str, keywords: tuple[str, ...] = ()) -> Callable:
+    def deco(build: Callable[[Compiler, ast.Call], Compiled]) -> Callable:
+        FUNCTIONS[name] = FunctionSpec(name, signature, doc, build, frozenset(keywords))
+        return build
+
+    return deco
+
+
+def _nargs(c: Compiler, node: ast.Call, low: int, high: int | None = None) -> None:
+    high = low if high is None else high
+    n = len(node.args)
+    if not low <= n <= high:
+        want = str(low) if low == high else f"{low} to {high}"
+        raise c.error(node, f"{node.func.id}() takes {want} argument(s), got {n}")  # type: ignore[attr-defined]
+
+
+def _kw(node: ast.Call, name: str) -> ast.expr | None:
+    for kw in node.keywords:
+        if kw.arg == name:
+            return kw.value
+    return None
+
+
+def _text_field(c: Compiler, arg: ast.expr) -> tuple[str, Fn] | None:
+    """(field name, getter) for a text-function argument; None if absent for this type."""
+    path = dotted_path(arg)
+    if path is None or path[0] in ("window", "score"):
+        raise c.error(arg, "the first argument must be a text field, e.g. title, asr_text or text")
+    compiled = c.field(path, arg)
+    if compiled.const:
+        return None
+    if compiled.type.kind not in ("str", "any"):
+        raise c.error(arg, f"{'.'.join(path)} is a {compiled.type.kind}, not text")
+    return ".".join(path), compiled.fn
+
+
+def _list_name(c: Compiler, arg: ast.expr | None, what: str = "keyword list") -> Any:
+    if arg is None:
+        return None
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+        raise c.error(arg, f"name the {what} as a quoted string, e.g. \"ad_ban_terms\"")
+    matcher = c.lists.get(arg.value)
+    if matcher is None:
+        import difflib
+
+        hint = difflib.get_close_matches(arg.value, c.lists, n=1)
+        raise c.error(arg, f"unknown keyword list {arg.value!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return matcher
+
+
+def _int_kw(c: Compiler, node: ast.Call, name: str, default: int, low: int, high: int) -> int:
+    arg = _kw(node, name)
+    if arg is None:
+        return default
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, int) and not isinstance(arg.value, bool)):
+        raise c.error(arg, f"{name}= must be a whole number")
+    if not low <= arg.value <= high:
+        raise c.error(arg, f"{name}= must be between {low} and {high}")
+    return arg.value
+
+
+def _evidence(fieldname: str, matches: list) -> list[dict[str, Any]]:
+    out = []
+    for m in matches:
+        out.append({"field": fieldname, "term": m.term, "original": m.original})
+    return out
+
+
+def _replay(c: EvalContext, key: tuple, compute: Callable[[], tuple[Any, list]]) -> Any:
+    hit = c.memo.get(key)
+    if hit is None:
+        hit = compute()
+        c.memo[key] = hit
+    value, evidence = hit
+    if evidence:
+        c.matches.extend(evidence)
+    return value
+
+
+@register(
+    "contains_any",
+    'contains_any(FIELD, "LIST", allow="LIST")',
+    "Terms of a keyword list found in the normalised text of FIELD (a list, empty = false). "
+    "Matches inside a match of the allow list are ignored.",
+    ("allow",),
+)
+def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
+    _nargs(c, node, 2)
+    tf = _text_field(c, node.args[0])
+    matcher = _list_name(c, node.args[1])
+    allow = _list_name(c, _kw(node, "allow"))
+    if tf is None:
+        return Compiled(lambda ctx: [], LIST, const=True, value=[])
+    fname, getter = tf
+    key = ("contains_any", fname, id(matcher), id(allow))
+
+    def run(ctx: EvalContext) -> list[str]:
+        def compute() -> tuple[list[str], list]:
+            norm = ctx.norm(fname, getter)
+            if norm is None:
+                return [], []
+            found = matcher.find(norm, allow=allow)
+            if not found:
+                return [], []
+            terms = list(dict.fromkeys(m.term for m in found))
+            return terms, _evidence(fname, found)
+
+        return _replay(ctx, key, compute)
+
+    return Compiled(run, FieldType("list", item=FieldType("str")))
+
+
+@register(
+    "count_any",
+    'count_any(FIELD, "LIST", allow="LIST")',
+    "How many distinct terms of the list occur in FIELD.",
+    ("allow",),
+)
+def _count_any(c: Compiler, node: ast.Call) -> Compiled:
+    inner = _contains_any(c, node)
+    f = inner.fn
+    return Compiled(lambda ctx: len(f(ctx)), FieldType("int"))
+
+
+@register(
+    "near",
+    'near(FIELD, "LIST_A", "LIST_B", within=10, allow="LIST")',
+    "Terms of LIST_A that have a term of LIST_B within `within` characters (normalised text).",
+    ("within", "allow"),
+)
+def _near(c: Compiler, node: ast.Call) -> Compiled:
+    _nargs(c, node, 3)
+    tf = _text_field(c, node.args[0])
+    first, second = _list_name(c, node.args[1]), _list_name(c, node.args[2])
+    allow = _list_name(c, _kw(node, "allow"))
+    within = _int_kw(c, node, "within", 10, 0, 200)
+    if tf is None:
+        return Compiled(lambda ctx: [], LIST, const=True, value=[])
+    fname, getter = tf
+    key = ("near", fname, id(first), id(second), id(allow), within)
+
+    def run(ctx: EvalContext) -> list[str]:
+        def compute() -> tuple[list[str], list]:
+            norm = ctx.norm(fname, getter)
+            if norm is None:
+                return [], []
+            a = first.find(norm, allow=allow)
+            if not a:
+                return [], []
+            b = second.find(norm)
+            hits = [m for m in a if any(n.start - within <= m.end and m.start <= n.end + within for n in b)]
+            if not hits:
+                return [], []
+            used = hits + [n for n in b if any(n.start - within <= m.end and m.start <= n.end + within for m in hits)]
+            return list(dict.fromkeys(m.term for m in hits)), _evidence(fname, used)
+
+        return _replay(ctx, key, compute)
+
+    return Compiled(run, FieldType("list", item=FieldType("str")))
+
+
+@register(
+    "matches",
+    'matches(FIELD, "REGEX")',
+    "The first match of an RE2 regular expression in the normalised text of FIELD, or null. "
+    "RE2 runs in linear time, so no pattern can hang the engine.",
+)
+def _matches(c: Compiler, node: ast.Call) -> Compiled:
+    _nargs(c, node, 2)
+    tf = _text_field(c, node.args[0])
+    arg = node.args[1]
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+        raise c.error(arg, "the pattern must be a quoted string")
+    if len(arg.value) > MAX_REGEX_CHARS:
+        raise c.error(arg, f"pattern longer than {MAX_REGEX_CHARS} characters")
+    try:
+        pattern = re2.compile(arg.value, _RE2_OPTIONS)
+    except re2.error as exc:
+        raise c.error(arg, f"bad regular expression: {exc}") from None
+    except Exception as exc:  # re2 raises plain errors for unsupported syntax
+        raise c.error(arg, f"bad regular expression: {exc}") from None
+    if tf is None:
+        return Compiled(lambda ctx: None, STR, const=True, value=None)
+    fname, getter = tf
+    key = ("matches", fname, arg.value)
+
+    def run(ctx: EvalContext) -> str | None:
+        def compute() -> tuple[str | None, list]:
+            norm = ctx.norm(fname, getter)
+            if norm is None:
+                return None, []
+            m = pattern.search(norm.text)
+            if m is None:
+                return None, []
+            s, e = norm.original_span(m.start(), m.end())
+            return m.group(0), [{"field": fname, "term": m.group(0), "original": norm.original[s:e]}]
+
+        return _replay(ctx, key, compute)
+
+    return Compiled(run, STR)
+
+
+def _simple(name: str, signature: str, doc: str, n_low: int, n_high: int | None, impl: Callable[..., Any], rtype: FieldType) -> None:
+    def build(c: Compiler, node: ast.Call) -> Compiled:
+        _nargs(c, node, n_low, n_high)
+        fns = [c.node(a).fn for a in node.args]
+        if len(fns) == 1:
+            (f,) = fns
+            return Compiled(lambda ctx: impl(f(ctx)), rtype)
+        return Compiled(lambda ctx: impl(*[f(ctx) for f in fns]), rtype)
+
+    register(name, signature, doc)(build)
+
+
+def _len(v: Any) -> int | None:
+    try:
+        return None if v is None else len(v)
+    except TypeError:
+        return None
+
+
+def _abs(v: Any) -> Any:
+    return None if not isinstance(v, (int, float)) else abs(v)
+
+
+def _round(v: Any, nd: Any = 0) -> Any:
+    if not isinstance(v, (int, float)) or not isinstance(nd, int) or not -6 <= nd <= 6:
+        return None
+    return round(v, nd)
+
+
+def _numbers(vs: tuple[Any, ...]) -> list[float]:
+    """Numbers among the arguments; a single list argument is taken item by item."""
+    if len(vs) == 1 and isinstance(vs[0], (list, tuple)):
+        vs = tuple(vs[0])
+    return [v for v in vs if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def _min(*vs: Any) -> Any:
+    vals = _numbers(vs)
+    return min(vals) if vals else None
+
+
+def _max(*vs: Any) -> Any:
+    vals = _numbers(vs)
+    return max(vals) if vals else None
+
+
+def _coalesce(*vs: Any) -> Any:
+    for v in vs:
+        if v is not None:
+            return v
+    return None
+
+
+def _ratio(a: Any, b: Any) -> Any:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b == 0:
+        return None
+    return a / b
+
+
+def _sqrt(v: Any) -> Any:
+    return math.sqrt(v) if isinstance(v, (int, float)) and v >= 0 else None
+
+
+def _has_any(seq: Any, values: Any) -> bool:
+    if not seq or not values:
+        return False
+    try:
+        wanted = set(values)
+        return any(v in wanted for v in seq)
+    except TypeError:
+        return False
+
+
+_simple("len", "len(X)", "Length of a text or list; null for null.", 1, 1, _len, FieldType("int", nullable=True))
+_simple("abs", "abs(X)", "Absolute value; null for null.", 1, 1, _abs, NUM)
+_simple("round", "round(X, DIGITS=0)", "X rounded to DIGITS decimals.", 1, 2, _round, NUM)
+_simple("min", "min(A, B, ...) or min(LIST)", "Smallest non-null number, or null.", 1, 8, _min, NUM)
+_simple("max", "max(A, B, ...) or max(LIST)", "Largest non-null number, or null.", 1, 8, _max, NUM)
+_simple("coalesce", "coalesce(A, B, ...)", "The first argument that is not null.", 1, 8, _coalesce, ANY)
+_simple("ratio", "ratio(A, B)", "A / B, or null when B is 0 or either is null.", 2, 2, _ratio, NUM)
+_simple("sqrt", "sqrt(X)", "Square root; null for negatives and null.", 1, 1, _sqrt, NUM)
+_simple("has_any", "has_any(LIST, [VALUES])", "True when any item of LIST is one of VALUES.", 2, 2, _has_any, BOOL)
+
+
+@register("pluck", 'pluck(LIST_FIELD, "member")', "The member of each item of a list of objects, e.g. pluck(licences, \"type\").")
+def _pluck(c: Compiler, node: ast.Call) -> Compiled:
+    _nargs(c, node, 2)
+    path = dotted_path(node.args[0])
+    if path is None:
+        raise c.error(node.args[0], "the first argument must be a list field such as licences")
+    lst = c.field(path, node.args[0])
+    member = node.args[1]
+    if not (isinstance(member, ast.Constant) and isinstance(member.value, str)):
+        raise c.error(member, "name the member as a quoted string")
+    name = member.value
+    item = lst.type.item
+    if lst.type.kind != "list" or item is None or item.kind != "struct":
+        if lst.const:
+            return Compiled(lambda ctx: [], LIST, const=True, value=[])
+        raise c.error(node.args[0], f"{'.'.join(path)} is not a list of objects")
+    if name not in item.fields:
+        raise c.error(member, f"items of {'.'.join(path)} have no member {name!r} (they have: {', '.join(item.fields)})")
+    f = lst.fn
+    return Compiled(lambda ctx: [getattr(x, name) for x in (f(ctx) or ())], FieldType("list", item=item.fields[name]))
+
+
+@register("hours_since", "hours_since(TIME_FIELD)", "Hours from a time field to the event time (negative if it is later).")
+def _hours_since(c: Compiler, node: ast.Call) -> Compiled:
+    _nargs(c, node, 1)
+    arg = c.node(node.args[0])
+    if arg.type.kind not in ("datetime", "any"):
+        raise c.error(node.args[0], f"hours_since() needs a time field, got a {arg.type.kind}")
+    f = arg.fn
+
+    def run(ctx: EvalContext) -> float | None:
+        v = f(ctx)
+        return None if v is None else (ctx.ts - v.timestamp()) / 3600.0
+
+    return Compiled(run, NUM)
+
+
+__all__ = ["FUNCTIONS", "FunctionSpec", "resolve", "BOOL"]
