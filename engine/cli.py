@@ -82,13 +82,13 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
     from engine.pipeline import Pipeline
     from engine.runtime.embedded import Progress, run_stream
     from engine.runtime.summary import format_alert, format_summary
-    from engine.state.snapshot import restore_snapshot, save_snapshot
+    from engine.runtime.state_dir import restore_state, save_state
 
     compiled = _load_compiled(pack)
     pipeline = Pipeline(compiled)
     if state_dir and Path(state_dir).exists():
         try:
-            warnings = restore_snapshot(pipeline, Path(state_dir))
+            warnings = restore_state(pipeline, Path(state_dir))
         except HongdunError as exc:
             _fail(str(exc))
         for w in warnings:
@@ -103,7 +103,7 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
             batch_size=batch_size, progress=Progress(sys.stderr, size, show_progress),
         )
     if state_dir:
-        save_snapshot(pipeline, Path(state_dir))
+        save_state(pipeline, Path(state_dir))
     to_stdout = alerts_path == "-"
     echo = (lambda s: click.echo(s, err=True)) if to_stdout else click.echo
     if show and summary.alerts:

@@ -30,6 +30,7 @@ from engine.rules.evaluator import CompiledPack, CompiledRule, window_value_dict
 from engine.rules.model import SEVERITIES, raise_severity
 from engine.state import windows as W
 from engine.state.store import MemoryStore, StateStore
+from engine.state.store import evict as evict_window
 
 _TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
 
@@ -92,21 +93,24 @@ class Pipeline:
         config: PipelineConfig = PipelineConfig(),
         clock: Callable[[], float] = time.time,
         decoder: EventDecoder | None = None,
+        dedup_store: StateStore | None = None,
     ) -> None:
         self.compiled = compiled
         self.store = store if store is not None else MemoryStore()
         self.config = config
         self.clock = clock
         self.decoder = decoder or EventDecoder()
-        self.dedup = Deduplicator(self.store)
+        self.dedup = Deduplicator(dedup_store if dedup_store is not None else MemoryStore())
         self.stats = Stats()
-        self.clocks: dict[str, float] = {}  # newest event time seen per window
+        self.clocks: dict[str, W.WindowClock] = {n: W.WindowClock.for_spec(s) for n, s in compiled.windows.items()}
         self._next_evict: float | None = None
 
     # -- public -------------------------------------------------------
     def swap_pack(self, compiled: CompiledPack) -> None:
         """Replace the compiled pack between batches (hot reload); window state is kept."""
         self.compiled = compiled
+        for name, spec in compiled.windows.items():
+            self.clocks.setdefault(name, W.WindowClock.for_spec(spec))
 
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
         """Decode and process raw records; undecodable ones become rejects."""
@@ -215,23 +219,25 @@ class Pipeline:
     def _feed_windows(self, cp: CompiledPack, ctx: EvalContext) -> None:
         ts = ctx.ts
         store = self.store
+        clocks = self.clocks
         for w in cp.feeds[ctx.etype]:
             if w.where is not None and not w.where(ctx):
                 continue
             key = w.key(ctx)
             if key is None:
                 continue
-            newest = self.clocks.get(w.name)
-            if newest is None or ts > newest:
-                self.clocks[w.name] = newest = ts
-            if ts < newest - w.spec.allowed_lateness_s:
-                self.stats.late[w.name] += 1
-                continue
             value = w.value(ctx) if w.value is not None else None
-            if w.value is not None and value is None:
+            if w.value is not None and not isinstance(value, (int, float)):
                 continue  # nothing to aggregate for this event
             distinct = w.distinct(ctx) if w.distinct is not None else None
-            store.put(w.name, key, W.add(store.get(w.name, key), w.spec, ts, value, distinct))
+            if w.distinct is not None and distinct is None:
+                continue
+            try:
+                state = W.add(store.get(w.name, key), w.spec, ts, value, distinct, clock=clocks[w.name])
+            except W.LateEvent:
+                self.stats.late[w.name] += 1
+                continue
+            store.put(w.name, key, state)
 
     def _read_window(self, ctx: EvalContext, name: str) -> Any:
         keyfn = self.compiled.window_keys.get((name, ctx.etype))
@@ -311,8 +317,7 @@ class Pipeline:
         """Drop window keys and dedup entries that can no longer matter; return how many."""
         removed = 0
         for name, spec in self.compiled.windows.items():
-            newest = self.clocks.get(name, now_ts)
-            removed += W.evict_store(self.store, spec, newest - spec.allowed_lateness_s)
+            removed += evict_window(self.store, spec, self.clocks[name].watermark)
         removed += self.dedup.evict(now_ts)
         return removed
 

@@ -6,8 +6,9 @@ hit opens it (and fixes its id), later hits only add to its hit count. The
 window runs from the first hit, so a violation that goes on for days gives
 one alert per window, not one per event and not one forever.
 
-State lives in the same StateStore as the windows (namespace ``_dedup``), so
-it is snapshotted, restored and partitioned exactly like them.
+State lives behind the same StateStore protocol as the windows (its own
+store, namespace ``_dedup``), keyed by merchant first, so it partitions with
+the merchant like the windows and is snapshotted next to them.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ with no lookups by name at evaluation time. Semantics are null-safe:
 * ordering comparisons (<, <=, >, >=) with a null side are false; ``==`` and
   ``!=`` treat null as a value (``ref_price == null`` is how to ask);
 * arithmetic with a null operand, or division by zero, yields null;
-* ``x in list`` is false when either side is null;
+* ``x in list`` is false and ``x not in list`` true when either side is null;
 * comparisons between incompatible types are false rather than errors.
 
 It imports no YAML, Kafka or Faust (design principle 1).
@@ -270,7 +270,7 @@ class Compiler:
                 def in_const(c: EvalContext) -> bool:
                     v = lf(c)
                     if v is None:
-                        return False
+                        return negate
                     try:
                         return (v in container) != negate
                     except TypeError:
@@ -281,10 +281,10 @@ class Compiler:
             def in_dyn(c: EvalContext) -> bool:
                 v = lf(c)
                 if v is None:
-                    return False
+                    return negate
                 seq = rf(c)
                 if seq is None:
-                    return False
+                    return negate
                 try:
                     return (v in seq) != negate
                 except TypeError:

@@ -42,7 +42,7 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RULE_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-MAX_DURATION_S = 31 * 86400
+MAX_DURATION_S = 30 * 86400
 MAX_RULES = 2000
 MAX_EXAMPLES_PER_RULE = 50
 
@@ -57,7 +57,7 @@ def parse_duration(value: Any, loc: Location, what: str = "duration") -> int:
             raise PackError(f"{what} {value!r}: write a number with s, m, h or d (e.g. 24h, 7d)", loc)
         seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if not 0 < seconds <= MAX_DURATION_S:
-        raise PackError(f"{what} must be between 1s and 31d", loc)
+        raise PackError(f"{what} must be between 1s and 30d", loc)
     return seconds
 
 
@@ -422,7 +422,7 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
             )
 
     escalations: list[Escalation] = []
-    eraw = m.get("escalate", [])
+    eraw = m.get("escalate") if "escalate" in m else LList()
     if not isinstance(eraw, LList):
         ctx.err("escalate must be a list of {when, to|by}", m.loc_of("escalate"), rid)
         eraw = LList()
@@ -460,7 +460,7 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
                 subject = _condition(ctx, draw["subject"], draw.loc_of("subject"), rid, "dedup.subject")
 
     evidence: list[Condition] = []
-    evraw = m.get("evidence", [])
+    evraw = m.get("evidence") if "evidence" in m else LList()
     if not isinstance(evraw, LList):
         ctx.err("evidence must be a list of field paths", m.loc_of("evidence"), rid)
         evraw = LList()

@@ -3,7 +3,8 @@
 Each example runs in a fresh pipeline: its ``given`` events are processed
 first (they fill the windows), then the example event is explained and the
 rule's verdict is compared with what the example expects. Example events are
-partial: they are merged onto a realistic default event of their type and
+partial: they are merged onto a realistic default event of their type (all
+sharing one default merchant, so windows keyed by merchant meet) and
 then decoded exactly like platform input, so an example that is not a valid
 event fails with the decoder's reason.
 """
@@ -38,7 +39,9 @@ class ExampleResult:
 
 
 def _decode(decoder: EventDecoder, partial: dict, event_id: str, loc: Location):
-    event = deep_merge(default_event(partial["event_type"]), partial)
+    base = default_event(partial["event_type"])
+    base["merchant"] = default_event("listing")["merchant"]  # one merchant unless an example names another
+    event = deep_merge(base, partial)
     event["event_id"] = event_id
     decoded = decoder.decode(orjson.dumps(event), loc)
     return decoded

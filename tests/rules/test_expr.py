@@ -7,7 +7,8 @@ from engine.rules.expr import parse_condition
 ORIGIN = Location(file="pack/rules.yaml", line=10, col=11, rule_id="T-01")
 
 FORBIDDEN = [
-    ("__import__('os').system('id')", "names starting with '_'"),
+    ("__import__('os').system('id')", "only registered functions"),
+    ("__import__('os')", "names starting with '_'"),
     ("title.__class__", "names starting with '_'"),
     ("(1).real", "'.' may only follow a field name"),
     ("'abc'.upper()", "only registered functions"),
