@@ -115,17 +115,12 @@ class Pipeline:
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
         """Decode and process raw records; undecodable ones become rejects."""
         result = BatchResult()
-        events: list[Envelope] = []
-        sources: list[Location] = []
-        for raw, loc in items:
-            decoded = self.decoder.decode(raw, loc)
-            if isinstance(decoded, Reject):
-                result.rejects.append(decoded)
-                self.stats.rejects[decoded.reason] += 1
-            else:
-                events.append(decoded)
-                sources.append(loc)
-        self._process_into(events, sources, result)
+        decoded = self.decoder.decode_batch(items)
+        for reject in decoded.rejects:
+            self.stats.rejects[reject.reason] += 1
+        result.rejects.extend(decoded.rejects)
+        pairs = decoded.events
+        self._process_into([e for e, _ in pairs], [loc for _, loc in pairs], result)
         return result
 
     def process(self, events: Sequence[Envelope], sources: Sequence[Location] | None = None) -> BatchResult:

@@ -139,12 +139,25 @@ def _compile_windows(
 
 
 def _compile_rule(rule: Rule, etype: str, comp: Compiler) -> CompiledRule:
-    escalations = tuple((comp.compile(e.condition), e.to, e.by) for e in rule.escalations)
-    subject = comp.compile(rule.subject) if rule.subject else None
-    evidence = tuple((e.source, comp.compile_path(e).fn) for e in rule.evidence)
+    """Compile every part of a rule, reporting the errors of all parts together."""
+    errors: list[ConditionError] = []
+
+    def attempt(build: Callable[[], Any]) -> Any:
+        try:
+            return build()
+        except ConditionError as exc:
+            errors.append(exc)
+            return None
+
+    condition = attempt(lambda: comp.compile(rule.condition))
+    escalations = tuple(attempt(lambda e=e: (comp.compile(e.condition), e.to, e.by)) for e in rule.escalations)
+    subject = attempt(lambda: comp.compile(rule.subject)) if rule.subject else None
+    evidence = tuple(attempt(lambda e=e: (e.source, comp.compile_path(e).fn)) for e in rule.evidence)
     origin = Location(file=rule.message_loc.file, line=rule.message_loc.line, col=rule.message_loc.col, rule_id=rule.id)
-    message = compile_template(rule.message, origin, comp)
-    return CompiledRule(rule, comp.compile(rule.condition), escalations, subject, evidence, message)
+    message = attempt(lambda: compile_template(rule.message, origin, comp))
+    if errors:
+        raise PackErrors(errors)  # type: ignore[arg-type]
+    return CompiledRule(rule, condition, escalations, subject, evidence, message)
 
 
 def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPack:
@@ -161,11 +174,12 @@ def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPa
             comp = Compiler(etype, rule.events, matchers, refs, models)
             try:
                 rules[etype].append(_compile_rule(rule, etype, comp))
-            except ConditionError as exc:
-                text = str(exc)
-                if text not in seen:  # one report even if every event type fails the same way
-                    seen.add(text)
-                    errors.append(exc)
+            except PackErrors as exc:
+                for err in exc.errors:
+                    text = str(err)
+                    if text not in seen:  # one report even if every event type fails the same way
+                        seen.add(text)
+                        errors.append(err)
     if errors:
         raise PackErrors(errors)
     return CompiledPack(

@@ -20,14 +20,17 @@ def _sort_key(e: PackError) -> tuple:
 
 def lint_pack(folder: str) -> tuple[list[PackError], list[str]]:
     """Return (errors sorted by position, warnings) for a pack folder."""
+    errors: list[PackError] = []
     try:
-        pack = load_pack(folder)
-    except PackErrors as exc:
+        pack = load_pack(folder, collect=errors)
+    except PackErrors as exc:  # pack.yaml itself unreadable: nothing more to check
         return sorted(exc.errors, key=_sort_key), []
     try:
         compile_pack(pack)
     except PackErrors as exc:
-        return sorted(exc.errors, key=_sort_key), []
+        errors.extend(exc.errors)
+    if errors:
+        return sorted(errors, key=_sort_key), []
     warnings: list[str] = []
     used_text = " ".join(
         [r.condition.source for r in pack.rules]

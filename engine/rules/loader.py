@@ -430,7 +430,7 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
         if not _keys(ctx, e, "escalate", _ESCALATE_KEYS, {"when"}, rid):
             continue
         econd = _condition(ctx, e["when"], e.loc_of("when"), rid, "escalate.when") if "when" in e else None
-        to = e.get("to")
+        to = str(e["to"]) if isinstance(e.get("to"), str) else e.get("to")
         by = e.get("by", 1)
         if to is not None and to not in SEVERITIES:
             ctx.err(f"escalate.to {to!r}: one of {', '.join(SEVERITIES)}", e.loc_of("to"), rid)
@@ -506,8 +506,12 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def load_pack(folder: str | Path) -> Pack:
-    """Load a pack folder; raise PackErrors listing every problem found."""
+def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pack:
+    """Load a pack folder; raise PackErrors listing every problem found.
+
+    With ``collect``, errors are appended there instead and the pack of what
+    did load is returned, so lint can go on to compile it and report more.
+    """
     root = Path(folder)
     ctx = _Ctx([])
     pack_file = root / "pack.yaml"
@@ -576,8 +580,10 @@ def load_pack(folder: str | Path) -> Pack:
                 rules.append(rule)
     if len(rules) > MAX_RULES:
         ctx.err(f"more than {MAX_RULES} rules in one pack", Location(file=_display(pack_file, root)))
-    if ctx.errors:
+    if ctx.errors and collect is None:
         raise PackErrors(ctx.errors)
+    if collect is not None:
+        collect.extend(ctx.errors)
     return Pack(
         name=name,
         version=version,
