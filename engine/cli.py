@@ -1,4 +1,4 @@
-"""`hongdun` command line: run, simulate, schema, rules lint/test/explain, demo.
+"""`hongdun` command line: run, simulate, schema, rules lint/test/explain, backtest, demo.
 
 This is the only module that reads the environment and the terminal; it builds
 frozen config objects and hands them to the pure parts.
@@ -231,6 +231,36 @@ def rules_explain(pack: str, event_json: str) -> None:
             click.echo(f"    window {w}: " + ", ".join(f"{k}={v}" for k, v in vals.items()))
         if x.error:
             click.echo(f"    error: {x.error}")
+
+
+@main.command()
+@click.option("--pack", "pack", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False), help="events JSONL")
+@click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, dir_okay=False), help="truth incidents JSONL")
+@click.option("--report", "report_path", default=None, help="write the Markdown report here")
+@click.option("--note", "notes", multiple=True, help="extra 'key=value' lines for the report header")
+def backtest(pack: str, input_path: str, truth_path: str, report_path: str | None, notes: tuple[str, ...]) -> None:
+    """Score a pack against labelled events: precision, recall, volume and cost per rule and family."""
+    from engine.backtest import load_truth, markdown_report, run_backtest
+    from engine.runtime.embedded import Progress
+
+    compiled = _load_compiled(pack)
+    truth = load_truth(Path(truth_path))
+    size = Path(input_path).stat().st_size
+    bar = Progress(sys.stderr, None, sys.stderr.isatty())
+    with open(input_path, "rb") as events:
+        result = run_backtest(compiled, events, truth, name=input_path, progress=lambda n: bar.update(n, 0, 0))
+    bar.close()
+    meta = {"pack": f"{pack} ({compiled.name} {compiled.version}, {len(compiled.pack.rules)} rules)", "events file": input_path,
+            "truth file": truth_path, "input bytes": f"{size:,}"}
+    for n in notes:
+        k, _, v = n.partition("=")
+        meta[k] = v
+    report = markdown_report(result, meta)
+    if report_path:
+        Path(report_path).write_text(report, encoding="utf-8")
+        click.echo(f"report: {report_path}", err=True)
+    click.echo(report)
 
 
 @main.command()

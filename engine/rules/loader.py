@@ -2,7 +2,8 @@
 
 A pack is a folder ``rules/<pack>/`` holding ``pack.yaml`` (name, version,
 description, keyword lists, windows, defaults) and rule files (every other
-``*.yaml`` in the folder, each with a top-level ``rules:`` list). Case files
+``*.yaml`` in the folder, each with a top-level ``rules:`` list and, if a
+family keeps them to itself, its own ``lists:`` and ``windows:``). Case files
 for ``hongdun rules test`` live in ``tests/*.yaml`` inside the pack.
 
 Each YAML mapping is read through a declared key registry: unknown keys are
@@ -499,6 +500,33 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
     )
 
 
+def _load_sections(
+    ctx: _Ctx, doc: LMap, lists: dict[str, KeywordList], windows: dict[str, WindowDef], defaults: dict[str, int]
+) -> None:
+    """Read the ``lists`` and ``windows`` of pack.yaml or of a rule file into the pack-wide maps.
+
+    A family's rule file may carry the lists and windows only it uses; names
+    are pack-wide, so a name declared twice is an error naming both places.
+    """
+    for section, target in (("lists", lists), ("windows", windows)):
+        if section not in doc:
+            continue
+        block = doc[section]
+        if not isinstance(block, LMap):
+            ctx.err(f"{section} must be a mapping of name -> definition", doc.loc_of(section))
+            continue
+        for key, value in block.items():
+            if key in target:
+                ctx.err(f"{section[:-1]} {key!r} is already declared at {target[key].loc}", block.key_locs[key])
+                continue
+            if section == "lists":
+                obj: Any = _load_list(ctx, key, value, block.loc_of(key))
+            else:
+                obj = _load_window(ctx, key, value, defaults)
+            if obj is not None:
+                target[key] = obj
+
+
 def _display(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))
@@ -549,18 +577,7 @@ def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pac
                         defaults[key] = parse_duration(draw[key], draw.loc_of(key), key)
                     except PackError as exc:
                         ctx.errors.append(exc)
-        for section, target, loader in (
-            ("lists", lists, lambda n, v, loc: _load_list(ctx, n, v, loc)),
-            ("windows", windows, lambda n, v, loc: _load_window(ctx, n, v, defaults)),
-        ):
-            block = head.get(section, LMap())
-            if not isinstance(block, LMap):
-                ctx.err(f"{section} must be a mapping of name -> definition", head.loc_of(section))
-                continue
-            for key, value in block.items():
-                obj = loader(key, value, block.loc_of(key))
-                if obj is not None:
-                    target[key] = obj  # type: ignore[index]
+        _load_sections(ctx, head, lists, windows, defaults)
 
     rules: list[Rule] = []
     seen: dict[str, Location] = {}
@@ -568,8 +585,9 @@ def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pac
         doc = read(p)
         if doc is None:
             continue
-        if not _keys(ctx, doc, p.name, {"rules"}, {"rules"}):
+        if not _keys(ctx, doc, p.name, {"rules", "lists", "windows"}, {"rules"}):
             continue
+        _load_sections(ctx, doc, lists, windows, defaults)
         items = doc["rules"]
         if not isinstance(items, LList):
             ctx.err("rules must be a list", doc.loc_of("rules"))
