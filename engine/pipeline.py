@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable, Sequence
 from engine.alerts.alert import Alert, AlertBasis, AlertMerchant, alert_id
 from engine.alerts.dedup import Deduplicator
 from engine.errors import Location
+from engine.events import deadletter as dl
 from engine.events.deadletter import Reject, make_reject
 from engine.events.decode import EventDecoder
 from engine.events.schema import EVENT_CLASSES, Envelope
@@ -182,7 +183,7 @@ class Pipeline:
             try:
                 self._feed_windows(cp, ctx)
             except Exception as exc:  # a window filter must never kill the worker
-                self._reject_event(result, ev, etype, sources, i, "window_error", f"window update failed: {exc!r}")
+                self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
                 continue
             for cr in cp.rules[etype]:
                 ctx.begin_rule()
@@ -192,7 +193,7 @@ class Pipeline:
                     alert = self._alert(cr, ctx, now_iso)
                 except Exception as exc:
                     self.stats.rule_errors[cr.rule.id] += 1
-                    self._reject_event(result, ev, etype, sources, i, "rule_error", f"{cr.rule.id}: {exc!r}")
+                    self._reject_event(result, ev, etype, sources, i, dl.RULE_ERROR, f"{cr.rule.id}: {exc!r}")
                     continue
                 if alert is None:
                     continue
