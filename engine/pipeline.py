@@ -34,6 +34,8 @@ from engine.state.store import MemoryStore, StateStore
 from engine.state.store import evict as evict_window
 
 _TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
+RECENT_HORIZON_S = 31 * 86400  # recent_alert() looks back at most 30 days
+RECENT = "_recent"  # per merchant: family -> [event time, rule id, alert id] of its latest alert
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,8 @@ class Pipeline:
         self.config = config
         self.clock = clock
         self.decoder = decoder or EventDecoder()
-        self.dedup = Deduplicator(dedup_store if dedup_store is not None else MemoryStore())
+        self.alert_state = dedup_store if dedup_store is not None else MemoryStore()
+        self.dedup = Deduplicator(self.alert_state)
         self.stats = Stats()
         self.clocks: dict[str, W.WindowClock] = {n: W.WindowClock.for_spec(s) for n, s in compiled.windows.items()}
         self._next_evict: float | None = None
@@ -139,7 +142,7 @@ class Pipeline:
         """
         etype = _TYPE_OF[type(event)]
         ts = event.occurred_at.timestamp()
-        ctx = EvalContext(event, etype, ts, self._read_window)
+        ctx = EvalContext(event, etype, ts, self._read_window, recent_alerts=self._recent_alerts)
         self._feed_windows(self.compiled, ctx)
         out: list[Explanation] = []
         for cr in self.compiled.rules[etype]:
@@ -174,12 +177,12 @@ class Pipeline:
     def _process_into(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult) -> None:
         cp = self.compiled
         now_iso = _iso(self.clock())
-        reader = self._read_window
+        reader, recent = self._read_window, self._recent_alerts
         for i, ev in enumerate(events):
             etype = _TYPE_OF[type(ev)]
             ts = ev.occurred_at.timestamp()
             self.stats.events[etype] += 1
-            ctx = EvalContext(ev, etype, ts, reader)
+            ctx = EvalContext(ev, etype, ts, reader, recent_alerts=recent)
             try:
                 self._feed_windows(cp, ctx)
             except Exception as exc:  # a window filter must never kill the worker
@@ -244,6 +247,15 @@ class Pipeline:
             return None
         return W.read(self.store.get(name, key), self.compiled.windows[name], ctx.ts)
 
+    def _recent_alerts(self, ctx: EvalContext) -> dict | None:
+        return self.alert_state.get(RECENT, (ctx.event.merchant.merchant_id,))
+
+    def _remember(self, merchant_id: str, family: str, ts: float, rule_id: str, aid: str) -> None:
+        key = (merchant_id,)
+        memory = self.alert_state.get(RECENT, key) or {}
+        memory[family] = [ts, rule_id, aid]
+        self.alert_state.put(RECENT, key, memory)
+
     def _alert(self, cr: CompiledRule, ctx: EvalContext, now_iso: str) -> Alert | None:
         rule = cr.rule
         ev = ctx.event
@@ -266,6 +278,7 @@ class Pipeline:
             self.stats.shadow[rule.id] += 1
         else:
             self.stats.alerts[(rule.id, severity)] += 1
+            self._remember(m.merchant_id, rule.family, ctx.ts, rule.id, aid)
         windows = {
             name: window_value_dict(name, self.compiled.windows[name], value) for name, value in ctx.windows_seen.items()
         }
@@ -315,6 +328,15 @@ class Pipeline:
         for name, spec in self.compiled.windows.items():
             removed += evict_window(self.store, spec, self.clocks[name].watermark)
         removed += self.dedup.evict(now_ts)
+        horizon = now_ts - RECENT_HORIZON_S
+        for key, memory in list(self.alert_state.items(RECENT)):
+            kept = {f: v for f, v in memory.items() if v[0] >= horizon}
+            if kept != memory:
+                removed += 1
+                if kept:
+                    self.alert_state.put(RECENT, key, kept)
+                else:
+                    self.alert_state.delete(RECENT, key)
         return removed
 
 

@@ -77,14 +77,14 @@ class Compiler:
         lists: Mapping[str, Any],
         windows: Mapping[str, WindowRef],
         models: frozenset[str] = frozenset(),
-        allow_windows: bool = True,
+        not_yet: frozenset[str] = frozenset(),
     ) -> None:
         self.event_type = event_type
         self.rule_event_types = rule_event_types
         self.lists = lists
         self.windows = windows
         self.models = models
-        self.allow_windows = allow_windows
+        self.not_yet = not_yet  # windows that exist but may not be read here (declared later)
         self.cond: Condition | None = None
 
     # -- entry points -------------------------------------------------
@@ -401,12 +401,13 @@ class Compiler:
         return nested
 
     def window_read(self, path: tuple[str, ...], node: ast.AST) -> Compiled:
-        if not self.allow_windows:
-            raise self.error(node, "windows cannot be read here (a window filter cannot read windows)")
         if len(path) != 3:
             raise self.error(node, "write window.NAME.AGGREGATE, e.g. window.complaints_24h.count")
         _, name, agg = path
         ref = self.windows.get(name)
+        if ref is None and name in self.not_yet:
+            raise self.error(node, f"window {name!r} is declared after this window (or is this window); "
+                                   "a window may read only windows declared before it")
         if ref is None:
             hint = difflib.get_close_matches(name, self.windows, n=1)
             raise self.error(node, f"unknown window {name!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))

@@ -16,7 +16,8 @@ from engine.rules.text import NormText, normalize
 class EvalContext:
     """Everything a compiled condition may look at while evaluating one event."""
 
-    __slots__ = ("event", "etype", "ts", "_norm", "_windows", "_reader", "memo", "matches", "windows_seen", "scores")
+    __slots__ = ("event", "etype", "ts", "_norm", "_windows", "_reader", "memo", "matches", "windows_seen", "scores",
+                 "recent_alerts")
 
     def __init__(
         self,
@@ -25,6 +26,7 @@ class EvalContext:
         ts: float,
         window_reader: Callable[["EvalContext", str], Any] | None = None,
         scores: dict[str, float] | None = None,
+        recent_alerts: Callable[["EvalContext"], dict | None] | None = None,
     ) -> None:
         self.event = event
         self.etype = etype
@@ -36,6 +38,7 @@ class EvalContext:
         self.matches: list[dict[str, Any]] = []
         self.windows_seen: dict[str, Any] = {}
         self.scores = scores or {}
+        self.recent_alerts = recent_alerts  # this merchant's recent alerts by family, if the runtime keeps them
 
     def norm(self, field: str, getter: Callable[["EvalContext"], Any]) -> NormText | None:
         """Normalised text of a field, computed once per event."""

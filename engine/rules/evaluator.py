@@ -106,9 +106,10 @@ def _compile_windows(
     keys: dict[tuple[str, str], Callable] = {}
     refs: dict[str, WindowRef] = {}
     for w in pack.windows.values():
+        earlier = dict(refs)  # a window may read only windows declared before it: no cycles, fixed feed order
         refs[w.name] = WindowRef(w.name, w.spec.aggregates, w.key)
         for etype in EVENT_TYPES:
-            comp = Compiler(etype, w.events or (etype,), matchers, {}, allow_windows=False)
+            comp = Compiler(etype, w.events or (etype,), matchers, earlier, not_yet=frozenset(pack.windows) - set(earlier))
             key_ok = all(resolve(etype, k) is not None for k in w.key)
             if key_ok:
                 try:

@@ -369,3 +369,46 @@ def _hours_since(c: Compiler, node: ast.Call) -> Compiled:
 
 
 __all__ = ["FUNCTIONS", "FunctionSpec", "resolve", "BOOL"]
+
+
+@register(
+    "recent_alert",
+    'recent_alert(["FAMILY", ...], within="30d")',
+    "Rule id of this merchant's latest alert of one of the families within the period before the event, or null. "
+    "Lets a complaint confirm an open warning.",
+    ("within",),
+)
+def _recent_alert(c: Compiler, node: ast.Call) -> Compiled:
+    from engine.rules.loader import parse_duration
+
+    _nargs(c, node, 1)
+    fam = node.args[0]
+    if not (isinstance(fam, (ast.List, ast.Tuple)) and fam.elts and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in fam.elts)):
+        raise c.error(fam, "name the families as a list of quoted strings, e.g. [\"advertising\", \"price\"]")
+    families = frozenset(e.value for e in fam.elts)  # type: ignore[union-attr]
+    arg = _kw(node, "within")
+    within_s = 30 * 86400
+    if arg is not None:
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            raise c.error(arg, 'within= takes a duration such as "30d"')
+        try:
+            within_s = parse_duration(arg.value, c.cond.loc(arg) if c.cond else None, "within")  # type: ignore[arg-type]
+        except Exception as exc:
+            raise c.error(arg, str(getattr(exc, "message", exc))) from None
+
+    def run(ctx: EvalContext) -> str | None:
+        if ctx.recent_alerts is None:
+            return None
+        memory = ctx.recent_alerts(ctx)
+        if not memory:
+            return None
+        best = None
+        for family, (ts, rule_id, alert_id) in memory.items():
+            if family in families and ctx.ts - within_s <= ts <= ctx.ts and (best is None or ts > best[0]):
+                best = (ts, rule_id, alert_id)
+        if best is None:
+            return None
+        ctx.matches.append({"field": "recent_alert", "term": best[1], "original": best[2]})
+        return best[1]
+
+    return Compiled(run, STR)

@@ -1,10 +1,14 @@
 """Compiled multi-pattern matching for named keyword lists.
 
 A list of terms (untrusted, from a rule pack) is compiled into ONE Python
-``re`` pattern shaped as a trie of the terms: every branch starts with a
-literal character, so the regex engine skips ahead with its first-character
-set and a text with no candidate costs one C-level scan. A trie also gives
-leftmost-longest matches for free (最高级 wins over 最高 at the same start).
+``re`` pattern shaped as a trie of the terms. Every top-level branch starts
+with a literal character, so the regex engine skips ahead with its
+first-character set: a text with no candidate costs one C-level scan. The trie
+tries longer continuations before ending, so the match at a position is the
+longest term (最高级 wins over 最高). After a match, the term is found by a dict
+lookup (a term spelled exactly like the text wins) or by checking the few
+terms that can start with the matched first character (a variant such as 第1
+or 醉jia; the first listed term that produces it wins).
 
 Variants a term matches, besides its normalised self (see ``text.py``):
 
@@ -12,19 +16,19 @@ Variants a term matches, besides its normalised self (see ``text.py``):
   forms — 一/壹/1/"one", 二/两/贰/2/"two", … 〇/零/0/"zero" — so 第一 ~ 第1 ~
   第壹 and "top1" ~ "top一" ~ "top one" (spaces are already gone).
 * ``homophones=True``: each Chinese character also matches the common
-  characters (GB2312 level 1) read with the same toneless pinyin, and the
-  pinyin spelled in Latin letters: 最佳 ~ 醉佳 ~ zui佳 ~ 最jia ~ zuijia.
-  This is done by folding the *text* (each common character → one
-  representative of its reading; same length, so offsets are unchanged) and
-  matching literal variants on the folded text. A homophone match is kept only
-  if at least one character of it is a character of the term itself (or a
-  numeral form of one) or a Latin letter/digit: a span made only of
-  substituted characters is ordinary Chinese far more often than an evasion
-  (打底衣 would otherwise be 第一, 醉驾 would be 最佳).
+  characters (GB2312 level 1) whose main reading is the same toneless pinyin,
+  and that pinyin in Latin letters: 最佳 ~ 醉佳 ~ zui佳 ~ 最jia ~ zuijia.
+  The *text* is folded (each common character → one representative of its
+  reading; same length, so offsets are unchanged) and the pattern is written
+  in folded characters. A homophone match is kept only if at least one of its
+  characters is a character of the term (or a numeral form of one) or a Latin
+  letter/digit: a span made only of substituted characters is ordinary Chinese
+  far more often than an evasion (打底衣 would otherwise be 第一, 醉驾 最佳).
 
-Terms are canonicalised with :func:`engine.rules.text.normalize_term`, escaped
-with ``re.escape`` and bounded (:data:`MAX_TERMS`, :data:`MAX_TERM_CHARS`,
-:data:`MAX_VARIANTS`), so a pack cannot make the pattern explode.
+Terms are normalised with :func:`engine.rules.text.normalize_term`, escaped
+with ``re.escape`` and bounded (:data:`MAX_TERMS`, :data:`MAX_TERM_CHARS`).
+Only the first position of a term is spelled out per variant; later positions
+are one alternation each, so the pattern grows linearly with the list.
 """
 from __future__ import annotations
 
@@ -32,20 +36,20 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
-from itertools import product
 from typing import Any, Iterator, Sequence
 
 from engine.rules.text import BOUNDARY_CHARS, BOUNDARY_CLASS, NormText, normalize_term
 
-__all__ = ["KeywordMatcher", "Match", "TermError", "MAX_TERMS", "MAX_TERM_CHARS", "MAX_VARIANTS"]
+__all__ = ["KeywordMatcher", "Match", "TermError", "MAX_TERMS", "MAX_TERM_CHARS", "MAX_PATTERN_CHARS"]
 
 MAX_TERMS = 10_000
 """Most terms one list may hold."""
 MAX_TERM_CHARS = 64
 """Longest term, in characters, both as written and after normalisation."""
-MAX_VARIANTS = 64
-"""Most literal variants one term expands to; beyond this its later positions become
-character alternations identified by a capture group (slower, still correct)."""
+MAX_PATTERN_CHARS = 1_000_000
+"""Largest compiled pattern. Numerals and homophones write each position as an
+alternation; Python's regex parser takes roughly 1 s per 200,000 characters,
+so this bounds what one list can cost at pack load."""
 
 _NUMERAL_FORMS: dict[str, tuple[str, ...]] = {
     "0": ("0", "零", "〇", "zero"),
@@ -119,7 +123,7 @@ def _gb2312_level1() -> list[str]:
 
 
 @functools.cache
-def _homophones() -> _Homophones:
+def _homophone_tables() -> _Homophones:
     import pypinyin
     from pypinyin.constants import PINYIN_DICT
 
@@ -135,7 +139,7 @@ def _homophones() -> _Homophones:
 
 
 def _fold_text(text: str) -> str:
-    return text.translate(_homophones().fold_table)
+    return text.translate(_homophone_tables().fold_table)
 
 
 _FOLD_VIEW = "engine.rules.matcher:homophone-fold"
@@ -143,15 +147,14 @@ _FOLD_VIEW = "engine.rules.matcher:homophone-fold"
 
 # --- compiling -------------------------------------------------------------------------------
 
-# A token is one alternative for one term position: (regex fragment, literal text or None).
+# A token is one alternative for one term position: (regex fragment, its literal text or None).
 _Token = tuple[str, "str | None"]
+_BOUNDARY_TOKEN: _Token = (BOUNDARY_CLASS, None)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _lit(s: str) -> _Token:
     return (re.escape(s), s)
-
-
-_BOUNDARY_TOKEN: _Token = (BOUNDARY_CLASS, None)
 
 
 def _term_readings(term: str, h: _Homophones) -> list[set[str]]:
@@ -176,7 +179,8 @@ def _term_readings(term: str, h: _Homophones) -> list[set[str]]:
 
 
 def _units(norm: str, numerals: bool, h: _Homophones | None) -> tuple[list[list[_Token]], frozenset[str]]:
-    """Alternatives for each position of a normalised term, and the term's literal characters."""
+    """Alternatives for each position of a normalised term (in the matched text's alphabet),
+    and the term's literal characters (for the homophone plausibility check)."""
     readings = _term_readings(norm, h) if h is not None else None
     units: list[list[_Token]] = []
     literal_chars: set[str] = set(norm)
@@ -200,89 +204,97 @@ def _units(norm: str, numerals: bool, h: _Homophones | None) -> tuple[list[list[
                     forms.append(r)
                     if "v" in r:
                         forms.append(r.replace("v", "u"))
-        units.append([_lit(f) for f in dict.fromkeys(forms)])
+        # Longest alternative first, so "one" is tried before a shorter form.
+        units.append([_lit(f) for f in sorted(dict.fromkeys(forms), key=lambda f: -len(f))])
     return units, frozenset(literal_chars)
 
 
-def _paths(units: list[list[_Token]]) -> tuple[list[tuple[_Token, ...]], bool]:
-    """Token sequences for one term, and whether they need a capture group to be identified.
+def _unit_regex(unit: list[_Token]) -> str:
+    return unit[0][0] if len(unit) == 1 else "(?:" + "|".join(t[0] for t in unit) + ")"
 
-    Fully expanded when small; otherwise the first position stays expanded (so
-    every top-level branch still starts with a literal) and the rest collapses
-    into one alternation per position.
-    """
-    size = 1
-    for u in units:
-        size *= len(u)
-    if size <= MAX_VARIANTS:
-        paths = [tuple(p) for p in product(*units)]
-        return paths, any(t[1] is None for p in paths for t in p)
-    rest = tuple(u[0] if len(u) == 1 else ("(?:" + "|".join(t[0] for t in u) + ")", None) for u in units[1:])
-    return [(t, *rest) for t in units[0]], True
+
+def _paths(units: list[list[_Token]]) -> list[tuple[_Token, ...]]:
+    """Token sequences for the trie: one per alternative of the first position, which is
+    spelled out character by character (so every top-level branch starts with a literal and
+    the regex engine can skip ahead); later positions are one alternation each, which keeps
+    the pattern linear in the list size whatever numerals and homophones add."""
+    rest: list[_Token] = []
+    for unit in units[1:]:
+        if len(unit) == 1 and unit[0][1] is not None:
+            rest.extend(_lit(c) for c in unit[0][1])
+        else:
+            rest.append((_unit_regex(unit), None))
+    out = []
+    for tok in units[0]:
+        head = [_lit(c) for c in tok[1]] if tok[1] is not None else [tok]
+        out.append((*head, *rest))
+    return out
 
 
 class _Node:
-    __slots__ = ("kids", "terms", "group", "depth")
+    __slots__ = ("kids", "end", "depth")
 
     def __init__(self) -> None:
-        self.kids: dict[str, tuple[_Token, _Node]] = {}
-        self.terms: list[int] = []
-        self.group = False
+        self.kids: dict[str, _Node] = {}
+        self.end = False
         self.depth = 0
 
 
-def _emit(node: _Node, groups: list[list[int]]) -> str:
-    """Regex for a trie node: longer continuations first, then (if terminal) the end marker."""
-    kids = sorted(node.kids.values(), key=lambda kv: (-len(kv[0][1] or "x"), -kv[1].depth, kv[0][0]))
-    alts = [tok[0] + _emit(child, groups) for tok, child in kids]
-    if node.terms:
-        if node.group:
-            groups.append(node.terms)
-            alts.append("()")
-        else:
-            alts.append("")
+def _set_depth(node: _Node) -> int:
+    """Longest path below each node (recursion is bounded by the term length)."""
+    node.depth = 1 + max((_set_depth(child) for child in node.kids.values()), default=0)
+    return node.depth
+
+
+def _emit(node: _Node) -> str:
+    """Regex for a trie node: deeper continuations first, then (if a term ends here) nothing.
+
+    Trying continuations before ending makes the match at a position the longest
+    term (exact for plain terms; a heuristic where alternations of different
+    lengths overlap)."""
+    kids = sorted(node.kids.items(), key=lambda kv: (-kv[1].depth, kv[0]))
+    alts = [frag + _emit(child) for frag, child in kids]
+    if node.end:
+        alts.append("")
     if len(alts) == 1:
         return alts[0]
     return "(?:" + "|".join(alts) + ")"
 
 
-def _build_pattern(entries: list[tuple[int, list[tuple[_Token, ...]], bool]]) -> tuple[str, list[list[int]], dict[str, list[int]]]:
+def _trie_pattern(all_paths: list[tuple[_Token, ...]]) -> str:
     root = _Node()
-    literal_keys: dict[str, list[int]] = {}
-    for idx, paths, needs_group in entries:
-        for path in paths:
-            node = root
-            for tok in path:
-                hit = node.kids.get(tok[0])
-                if hit is None:
-                    hit = node.kids[tok[0]] = (tok, _Node())
-                node = hit[1]
-            if idx not in node.terms:
-                node.terms.append(idx)
-            if needs_group and any(t[1] is None for t in path):
-                node.group = True
-            else:
-                key = "".join(t[1] or "" for t in path)
-                bucket = literal_keys.setdefault(key, [])
-                if idx not in bucket:
-                    bucket.append(idx)
-    _set_depth(root)
-    groups: list[list[int]] = [[]]  # group numbers start at 1
+    for path in all_paths:
+        node = root
+        for frag, _ in path:
+            nxt = node.kids.get(frag)
+            if nxt is None:
+                nxt = node.kids[frag] = _Node()
+            node = nxt
+        node.end = True
     if not root.kids:
-        return "(?!)", groups, literal_keys
-    alts = [tok[0] + _emit(child, groups) for tok, child in sorted(root.kids.values(), key=lambda kv: kv[0][0])]
-    return "|".join(alts), groups, literal_keys
+        return "(?!)"
+    _set_depth(root)
+    return "|".join(frag + _emit(child) for frag, child in sorted(root.kids.items()))
 
 
-def _set_depth(root: _Node) -> None:
-    stack: list[tuple[_Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if done:
-            node.depth = 1 + max((c.depth for _, c in node.kids.values()), default=0)
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for _, c in node.kids.values())
+class _Term:
+    """One compiled term: what identifies it after the list-wide pattern matched."""
+
+    __slots__ = ("text", "norm", "literals", "units", "_rx")
+
+    def __init__(self, text: str, norm: str, units: list[list[_Token]], literals: frozenset[str]) -> None:
+        self.text = text
+        self.norm = norm
+        self.literals = literals
+        self.units = units
+        self._rx: re.Pattern[str] | None = None
+
+    def fullmatch(self, segment: str) -> bool:
+        """Does this term (with its variants) produce exactly ``segment``? Compiled on first use."""
+        rx = self._rx
+        if rx is None:
+            rx = self._rx = re.compile("".join(_unit_regex(u) for u in self.units))
+        return rx.fullmatch(segment) is not None
 
 
 def _validate(terms: Sequence[str]) -> list[tuple[str, str]]:
@@ -316,18 +328,17 @@ def _validate(terms: Sequence[str]) -> list[tuple[str, str]]:
 class KeywordMatcher:
     """One compiled keyword list. Immutable and safe to share between threads."""
 
-    __slots__ = ("_terms", "_norms", "_literals", "_rx", "_search", "_groups", "_keys", "homophones", "numerals")
+    __slots__ = ("_terms", "_rx", "_search", "_exact", "_by_first", "_any_first", "_homophones", "_numerals")
 
     def __init__(self) -> None:  # use KeywordMatcher.compile
-        self._terms: tuple[str, ...] = ()
-        self._norms: tuple[str, ...] = ()
-        self._literals: tuple[frozenset[str], ...] = ()
+        self._terms: tuple[_Term, ...] = ()
         self._rx: re.Pattern[str] = re.compile("(?!)")
         self._search = self._rx.search
-        self._groups: list[list[int]] = [[]]
-        self._keys: dict[str, list[int]] = {}
-        self.homophones = False
-        self.numerals = True
+        self._exact: dict[str, list[int]] = {}
+        self._by_first: dict[str, list[int]] = {}
+        self._any_first: list[int] = []
+        self._homophones = False
+        self._numerals = True
 
     @classmethod
     def compile(cls, terms: Sequence[str], *, homophones: bool = False, numerals: bool = True) -> "KeywordMatcher":
@@ -339,39 +350,55 @@ class KeywordMatcher:
         terms. Terms equal after normalisation are kept once (the first).
         """
         checked = _validate(terms)
-        h = _homophones() if homophones else None
-        seen: dict[str, int] = {}
-        kept_terms: list[str] = []
-        kept_norms: list[str] = []
-        literals: list[frozenset[str]] = []
-        entries: list[tuple[int, list[tuple[_Token, ...]], bool]] = []
-        for term, norm in checked:
+        h = _homophone_tables() if homophones else None
+        self = cls()
+        seen: set[str] = set()
+        kept: list[_Term] = []
+        all_paths: list[tuple[_Token, ...]] = []
+        for text, norm in checked:
             if norm in seen:
                 continue
-            idx = seen[norm] = len(kept_terms)
-            kept_terms.append(term)
-            kept_norms.append(norm)
-            units, lits = _units(norm, numerals, h)
-            literals.append(lits)
-            paths, needs_group = _paths(units)
-            entries.append((idx, paths, needs_group))
-        pattern, groups, keys = _build_pattern(entries)
-        self = cls()
-        self._terms = tuple(kept_terms)
-        self._norms = tuple(kept_norms)
-        self._literals = tuple(literals)
+            seen.add(norm)
+            idx = len(kept)
+            units, literals = _units(norm, numerals, h)
+            kept.append(_Term(text, norm, units, literals))
+            all_paths.extend(_paths(units))
+            exact_key = _fold_text(norm) if h is not None else norm
+            self._exact.setdefault(exact_key, []).append(idx)
+            for tok in units[0]:
+                if tok[1] is None:
+                    self._any_first.append(idx)
+                else:
+                    bucket = self._by_first.setdefault(tok[1][0], [])
+                    if not bucket or bucket[-1] != idx:
+                        bucket.append(idx)
+        self._terms = tuple(kept)
+        pattern = _trie_pattern(all_paths)
+        if len(pattern) > MAX_PATTERN_CHARS:
+            raise TermError(
+                f"list too large once variants are spelled out: {len(pattern):,} pattern characters "
+                f"(at most {MAX_PATTERN_CHARS:,}); split it, or turn off numerals/homophones for it"
+            )
         self._rx = re.compile(pattern)
         self._search = self._rx.search
-        self._groups = groups
-        self._keys = keys
-        self.homophones = homophones
-        self.numerals = numerals
+        self._homophones = homophones
+        self._numerals = numerals
         return self
 
     @property
     def terms(self) -> tuple[str, ...]:
         """The list's terms as written (duplicates after normalisation removed)."""
-        return self._terms
+        return tuple(t.text for t in self._terms)
+
+    @property
+    def homophones(self) -> bool:
+        """Whether homophone and pinyin spellings match."""
+        return self._homophones
+
+    @property
+    def numerals(self) -> bool:
+        """Whether digit and Chinese-numeral spellings match each other."""
+        return self._numerals
 
     @property
     def pattern(self) -> str:
@@ -382,11 +409,11 @@ class KeywordMatcher:
         return len(self._terms)
 
     def __repr__(self) -> str:
-        return f"KeywordMatcher({len(self._terms)} terms, homophones={self.homophones}, numerals={self.numerals})"
+        return f"KeywordMatcher({len(self._terms)} terms, homophones={self._homophones}, numerals={self._numerals})"
 
     def search(self, norm: NormText) -> bool:
         """True if any term occurs in the text (allow lists not applied). The cheap pre-check."""
-        if not self.homophones:
+        if not self._homophones:
             return self._search(norm.text) is not None
         for _ in self._scan(norm):
             return True
@@ -398,7 +425,7 @@ class KeywordMatcher:
         ``allow`` lists exempt contexts: with 最佳食用期 in it, the 最佳 inside
         "最佳食用期" is dropped; a 最佳 elsewhere in the same text is kept.
         """
-        if not self.homophones and self._search(norm.text) is None:
+        if not self._homophones and self._search(norm.text) is None:
             return []
         found = list(self._scan(norm))
         if found and allow is not None:
@@ -408,12 +435,12 @@ class KeywordMatcher:
         out = []
         for s, e, idx in found:
             a, b = norm.original_span(s, e)
-            out.append(Match(self._terms[idx], s, e, norm.original[a:b], a, b))
+            out.append(Match(self._terms[idx].text, s, e, norm.original[a:b], a, b))
         return out
 
     def _scan(self, norm: NormText) -> Iterator[tuple[int, int, int]]:
         """(start, end, term index) of each match, left to right, non-overlapping."""
-        text = norm.view(_FOLD_VIEW, _fold_text) if self.homophones else norm.text
+        text = norm.view(_FOLD_VIEW, _fold_text) if self._homophones else norm.text
         rx = self._rx
         pos = 0
         n = len(text)
@@ -424,32 +451,46 @@ class KeywordMatcher:
             start = m.start()
             while m is not None:
                 end = m.end()
-                idx = self._identify(m, norm.text[start:end])
+                idx = self._identify(m.group(), norm.text[start:end])
                 if idx is not None:
                     yield start, end, idx
                     pos = end
                     break
-                # Rejected homophone-only span: try a shorter match at the same start.
+                # Rejected (implausible homophone-only span): try a shorter match at the same start.
                 m = rx.match(text, start, end - 1) if end - 1 > start else None
             else:
                 pos = start + 1
 
-    def _identify(self, m: re.Match[str], segment: str) -> int | None:
-        """Which term produced the match (first listed wins), or None if it is implausible."""
-        g = m.lastindex
-        candidates = self._groups[g] if g else self._keys.get(m.group(), ())
-        if not self.homophones:
-            return candidates[0] if candidates else None
-        best = None
+    def _identify(self, matched: str, segment: str) -> int | None:
+        """Which term produced ``matched``, or None if none plausibly did.
+
+        ``matched`` is the text the pattern saw (homophone-folded in that mode),
+        ``segment`` the same span of the normalised text. A term written as is
+        is found by one dict lookup; a variant (第1, 醉jia) by checking the
+        terms that can start with its first character.
+        """
+        exact = self._exact.get(matched)
+        if exact is not None:
+            if not self._homophones:
+                return exact[0]
+            for idx in exact:
+                if self._terms[idx].norm == segment:
+                    return idx
+            for idx in exact:
+                if self._plausible(segment, self._terms[idx].literals):
+                    return idx
+        candidates = self._by_first.get(matched[0], ())
+        if self._any_first:
+            candidates = sorted({*candidates, *self._any_first})
         for idx in candidates:
-            if self._norms[idx] == segment:
+            term = self._terms[idx]
+            if len(term.units) <= len(matched) and term.fullmatch(matched) and (not self._homophones or self._plausible(segment, term.literals)):
                 return idx
-            if best is None and self._plausible(segment, self._literals[idx]):
-                best = idx
-        return best
+        return None
 
     @staticmethod
     def _plausible(segment: str, literals: frozenset[str]) -> bool:
+        """At least one character is the term's own (or a numeral form of it) or a Latin letter/digit."""
         for ch in segment:
             if ch in literals or (ch.isascii() and ch.isalnum()):
                 return True

@@ -1,7 +1,7 @@
 """Text normalisation applied once per event text field, before keyword matching.
 
 Merchants evade keyword lists with full-width letters (ＮＯ．１), spaces,
-dots, emoji or zero-width characters inside a word (顶 级, 顶·级, 最\u200b佳),
+dots, emoji or zero-width characters inside a word (顶 级, 顶·级, 最\\u200b佳),
 capitals (Top1) and traditional characters (國家級). :func:`normalize` undoes
 all of that in one pass so a list term matches every such spelling, and keeps
 the original string so evidence can quote exactly what the merchant wrote.
@@ -25,7 +25,7 @@ traditional → simplified conversion of the whole text:
    unassigned code points, all symbols (``So``/``Sk``/``Sm``: emoji, ★, ♥,
    ©, °, +, =, <, >, |, ~, ^, `), dashes and connectors (``Pd``/``Pc``:
    - _ — ～), typographic quotes (``Pi``/``Pf``: “ ” ‘ ’), and every other
-   punctuation (``Po``) that is not a boundary: . · • ・ ' " * / \\ # @ & ※ …
+   punctuation (``Po``) that is not a boundary: . · • ・ ' " * / \\ # @ & ※.
    Currency signs (``Sc``) and ``% ‰ ‱`` are kept.
 3. **Kept verbatim as clause boundaries** (so a term never glues across
    sentences, e.g. "最近。佳节" never contains 最佳): line breaks
@@ -59,7 +59,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
-from typing import Callable
+from typing import Any, Callable
 
 __all__ = ["NormText", "normalize", "normalize_term", "char_norm", "is_boundary", "BOUNDARY_CHARS", "BOUNDARY_CLASS"]
 
@@ -111,7 +111,7 @@ def char_norm(ch: str) -> str:
     return s
 
 
-# --- tables built once at import (about 60 ms; see benchmarks/bench_text.py) ---------------
+# --- tables built once at import (~90 ms incl. OpenCC; see benchmarks/bench_text.py) ----------
 
 # Blocks known to be identity under char_norm; skipped by the scan for speed (tests re-check).
 _IDENTITY_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3))
@@ -182,7 +182,7 @@ def _traditional_chars() -> list[str]:
     return [a for a, b in zip(chars, converted) if a != b]
 
 
-def _make_t2s():  # type: ignore[no-untyped-def]
+def _make_t2s() -> Any:
     import opencc
 
     return opencc.OpenCC("t2s")
@@ -209,6 +209,7 @@ _XF_SEARCH = _XF_RE.search
 _XF_SUB = _XF_RE.sub
 _TRAD_SEARCH = re.compile(_char_class(_TRAD_LIST, _ASTRAL)).search
 _SPECIAL_SEARCH = re.compile(_char_class(_DEL_LIST + list(_CHANGED) + _TRAD_LIST, _ASTRAL)).search
+_NOT_IDENTITY_FINDITER = re.compile(_char_class(_DEL_LIST + list(_CHANGED), _ASTRAL)).finditer
 _t2s = _T2S.convert
 
 
@@ -306,20 +307,30 @@ class NormText:
         return self.original[a:b]
 
     def _build_map(self) -> None:
+        # Characters that normalise to themselves map one to one, so only the
+        # others (found with one regex scan) need a per-character step.
+        original = self.original
         starts: list[int] = []
         ends: list[int] = []
         pieces: list[str] = []
-        for i, ch in enumerate(self.original):
-            r = _char_out(ch)
+        last = 0
+        for m in _NOT_IDENTITY_FINDITER(original):
+            i = m.start()
+            if i > last:
+                pieces.append(original[last:i])
+                starts.extend(range(last, i))
+                ends.extend(range(last + 1, i + 1))
+            r = _char_out(original[i])
             if r:
                 pieces.append(r)
-                k = len(r)
-                if k == 1:
-                    starts.append(i)
-                    ends.append(i + 1)
-                else:
-                    starts.extend([i] * k)
-                    ends.extend([i + 1] * k)
+                starts.extend([i] * len(r))
+                ends.extend([i + 1] * len(r))
+            last = i + 1
+        n = len(original)
+        if n > last:
+            pieces.append(original[last:])
+            starts.extend(range(last, n))
+            ends.extend(range(last + 1, n + 1))
         pre = "".join(pieces)
         if len(pre) != len(self.text):
             # t2s changed the length (no current OpenCC dictionary does): align by diff.
