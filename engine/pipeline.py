@@ -143,8 +143,12 @@ class Pipeline:
         etype = _TYPE_OF[type(event)]
         ts = event.occurred_at.timestamp()
         ctx = EvalContext(event, etype, ts, self._read_window, recent_alerts=self._recent_alerts)
-        self._feed_windows(self.compiled, ctx)
         out: list[Explanation] = []
+        try:
+            self._feed_windows(self.compiled, ctx)
+        except Exception as exc:  # reported, never raised
+            return [Explanation(cr.rule.id, cr.rule.status, False, cr.rule.severity, "", [], {}, f"window update failed: {exc!r}")
+                    for cr in self.compiled.rules[etype]]
         for cr in self.compiled.rules[etype]:
             ctx.begin_rule()
             try:

@@ -93,6 +93,11 @@ class Compiler:
         self.cond = cond
         return self.node(cond.tree.body).fn
 
+    def node_of(self, cond: Condition) -> Compiled:
+        """Compile a condition and keep its static type (for window values and distinct keys)."""
+        self.cond = cond
+        return self.node(cond.tree.body)
+
     def compile_path(self, cond: Condition) -> Compiled:
         """Compile a condition that must be a plain field path (window keys, values)."""
         self.cond = cond
@@ -360,9 +365,11 @@ class Compiler:
                 other = resolve(next(t for t in self.rule_event_types if resolve(t, path) is not None), path)
                 return _const(None, FieldType(other.kind if other else "any", nullable=True, values=other.values if other else ()))
             dotted = ".".join(path)
-            top = all_field_names() if len(path) == 1 else set()
-            hint = difflib.get_close_matches(path[0], top or set(event_fields(self.event_type)), n=1)
             types = ", ".join(self.rule_event_types)
+            owners = [t for t in EVENT_CLASSES if resolve(t, path) is not None]
+            if owners:
+                raise self.error(node, f"{dotted!r} is not a field of {types} events (it is a field of {', '.join(owners)})")
+            hint = difflib.get_close_matches(path[-1], set(event_fields(self.event_type)) | all_field_names(), n=1)
             raise self.error(node, f"unknown field {dotted!r} for {types}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
         return Compiled(self.getter(path), ftype)
 

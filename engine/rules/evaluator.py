@@ -124,14 +124,20 @@ def _compile_windows(
                 errors.append(PackError(f"window {w.name!r}: {etype} events have no key field {missing!r}", w.loc))
                 continue
             try:
+                value = comp.node_of(w.value_condition) if w.value_condition else None
+                distinct = comp.node_of(w.distinct_condition) if w.distinct_condition else None
+                if value is not None and value.type.kind not in ("int", "float", "any"):
+                    raise ConditionError(f"window {w.name!r}: value must be a number, not a {value.type.kind}", w.value_condition.origin)  # type: ignore[union-attr]
+                if distinct is not None and distinct.type.kind not in ("str", "int", "float", "any"):
+                    raise ConditionError(f"window {w.name!r}: distinct must be text or a number, not a {distinct.type.kind}", w.distinct_condition.origin)  # type: ignore[union-attr]
                 feeds[etype].append(
                     CompiledWindow(
                         name=w.name,
                         spec=w.spec,
                         where=comp.compile(w.where) if w.where else None,
                         key=keys[(w.name, etype)],
-                        value=comp.compile(w.value_condition) if w.value_condition else None,
-                        distinct=comp.compile(w.distinct_condition) if w.distinct_condition else None,
+                        value=value.fn if value else None,
+                        distinct=distinct.fn if distinct else None,
                     )
                 )
             except ConditionError as exc:

@@ -224,6 +224,8 @@ def _check_node(cond: Condition, node: ast.AST) -> None:
     if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) > MAX_LIST_ITEMS:
         raise ConditionError(f"list literal with more than {MAX_LIST_ITEMS} items", cond.loc(node))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        if any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node.left)):
+            raise ConditionError("'**' may not be nested (the result would grow without bound)", cond.loc(node))
         exp = node.right
         if isinstance(exp, ast.UnaryOp) and isinstance(exp.op, ast.USub):
             exp = exp.operand

@@ -23,6 +23,7 @@ from engine.rules.fields import FieldType, resolve
 MAX_REGEX_CHARS = 500
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.max_mem = 8 << 20  # bounds the compiled program; RE2 never backtracks
+_RE2_OPTIONS.log_errors = False  # errors are reported with the rule's location, not on stderr
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,8 @@ def _replay(c: EvalContext, key: tuple, compute: Callable[[], tuple[Any, list]])
         c.memo[key] = hit
     value, evidence = hit
     if evidence:
-        c.matches.extend(evidence)
+        seen = c.matches
+        c.matches.extend(e for e in evidence if not any(e is x for x in seen))
     return value
 
 
@@ -222,10 +224,11 @@ def _matches(c: Compiler, node: ast.Call) -> Compiled:
         raise c.error(arg, f"pattern longer than {MAX_REGEX_CHARS} characters")
     try:
         pattern = re2.compile(arg.value, _RE2_OPTIONS)
-    except re2.error as exc:
-        raise c.error(arg, f"bad regular expression: {exc}") from None
-    except Exception as exc:  # re2 raises plain errors for unsupported syntax
-        raise c.error(arg, f"bad regular expression: {exc}") from None
+    except Exception as exc:  # re2.error, or plain errors for unsupported syntax
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise c.error(arg, f"bad regular expression: {detail}") from None
     if tf is None:
         return Compiled(lambda ctx: None, STR, const=True, value=None)
     fname, getter = tf

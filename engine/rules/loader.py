@@ -65,8 +65,11 @@ def parse_duration(value: Any, loc: Location, what: str = "duration") -> int:
 @dataclass
 class _Ctx:
     errors: list[PackError]
+    file: str | None = None  # the file being read, for values that carry no position of their own
 
     def err(self, message: str, loc: Location, rule_id: str | None = None) -> None:
+        if loc.file is None and self.file is not None:
+            loc = Location(file=self.file, rule_id=loc.rule_id)
         if rule_id is not None:
             loc = Location(file=loc.file, line=loc.line, col=loc.col, rule_id=rule_id)
         self.errors.append(PackError(message, loc))
@@ -76,15 +79,30 @@ def _keys(ctx: _Ctx, m: Any, what: str, allowed: set[str], required: set[str], r
     """Check a mapping's keys against a registry; report unknown and missing ones."""
     if not isinstance(m, LMap):
         loc = getattr(m, "loc", Location())
-        ctx.err(f"{what} must be a mapping", loc, rule_id)
+        ctx.err(f"{what} must be a mapping, got {_kind(m)}", loc, rule_id)
         return False
     for key in m:
         if key not in allowed:
             hint = difflib.get_close_matches(key, allowed, n=1)
             ctx.err(f"unknown key {key!r} in {what}" + (f" (did you mean {hint[0]!r}?)" if hint else ""), m.key_locs[key], rule_id)
-    for key in sorted(required - set(m)):
+    missing = sorted(required - set(m))
+    for key in missing:
         ctx.err(f"{what} is missing required key {key!r}", m.loc, rule_id)
-    return True
+    return not missing
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
 
 
 def _str(ctx: _Ctx, m: LMap, key: str, what: str, rule_id: str | None = None, default: str | None = None) -> str | None:
@@ -115,8 +133,10 @@ def _condition(ctx: _Ctx, value: Any, loc: Location, rule_id: str | None, what: 
         return None
     origin = value.content_loc if isinstance(value, LStr) else loc
     origin = Location(file=origin.file, line=origin.line, col=origin.col, rule_id=rule_id)
+    # A folded (>) block joins its lines; parse the lines as written so positions stay exact.
+    text = value.raw if isinstance(value, LStr) and value.block else str(value)
     try:
-        return parse_condition(str(value), origin)
+        return parse_condition(text, origin)
     except PackError as exc:
         ctx.errors.append(exc)
         return None
@@ -203,7 +223,10 @@ def _load_window(ctx: _Ctx, name: str, m: Any, defaults: dict[str, int]) -> Wind
         ctx.errors.append(exc)
         return None
     try:
-        bucket = parse_duration(m["bucket"], m.loc_of("bucket"), "bucket") if "bucket" in m else default_bucket(duration)
+        try:
+            bucket = parse_duration(m["bucket"], m.loc_of("bucket"), "bucket") if "bucket" in m else default_bucket(duration)
+        except ValueError as exc:
+            raise PackError(f"window {name!r}: {exc}", m.loc_of("duration")) from None
         exclude = parse_duration(m["exclude_recent"], m.loc_of("exclude_recent"), "exclude_recent") if "exclude_recent" in m else 0
         lateness = (
             parse_duration(m["allowed_lateness"], m.loc_of("allowed_lateness"), "allowed_lateness")
@@ -235,14 +258,21 @@ def _load_window(ctx: _Ctx, name: str, m: Any, defaults: dict[str, int]) -> Wind
     where = _condition(ctx, m["where"], m.loc_of("where"), None, f"window {name!r} where") if "where" in m else None
     from engine.rules.expr import dotted_path
 
-    spec = WindowSpec(
-        name=name,
-        duration_s=duration,
-        bucket_s=bucket,
-        aggregates=frozenset(aggs),
-        exclude_recent_s=exclude,
-        allowed_lateness_s=lateness,
-    )
+    if not aggs:
+        ctx.err(f"window {name!r} needs at least one aggregate", m.loc_of("aggregates"))
+        return None
+    try:
+        spec = WindowSpec(
+            name=name,
+            duration_s=duration,
+            bucket_s=bucket,
+            aggregates=frozenset(aggs),
+            exclude_recent_s=exclude,
+            allowed_lateness_s=lateness,
+        )
+    except (ValueError, TypeError) as exc:
+        ctx.err(f"window {name!r}: {exc}", m.loc)
+        return None
     return WindowDef(
         name=name,
         events=events,
@@ -346,8 +376,12 @@ def _expand_given(ctx: _Ctx, given: Any, loc: Location, rid: str) -> list[dict[s
                 ctx.err("occurred_at must be an RFC 3339 time", event.loc_of("occurred_at"), rid)
                 continue
             base = _plain(event)
-            for k in range(n):
-                out.append({**base, "occurred_at": (t0 + timedelta(seconds=step * k)).isoformat()})
+            try:
+                for k in range(n):
+                    out.append({**base, "occurred_at": (t0 + timedelta(seconds=step * k)).isoformat()})
+            except OverflowError:
+                ctx.err("repeat runs past the year 9999", g.loc_of("repeat"), rid)
+                continue
         elif isinstance(g, LMap) and "event_type" in g:
             out.append(_plain(g))
         else:
@@ -375,6 +409,7 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
     if not _keys(ctx, m, f"rule {rid or '?'}", _RULE_KEYS, _RULE_REQUIRED, rid):
         return None
     if rid is None:
+        ctx.err(f"rule id must be text such as AD-01, got {_kind(raw_id)}", m.loc_of("id"))
         return None
     if not _RULE_ID.match(rid):
         ctx.err(f"rule id {rid!r}: use upper-case words joined by '-', e.g. AD-01", m.loc_of("id"), rid)
@@ -412,6 +447,9 @@ def _load_rule(ctx: _Ctx, m: Any, defaults: dict[str, int], seen_ids: dict[str, 
             if not _VERSION_DATE.match(version):
                 ctx.err(f"basis.version {version!r}: the law version date as YYYY-MM-DD", b.loc_of("version"), rid)
             verified = b.get("verified", True)
+            if not isinstance(verified, bool):
+                ctx.err("basis.verified must be true or false", b.loc_of("verified"), rid)
+                verified = False
             basis.append(
                 LegalBasis(
                     law=_str(ctx, b, "law", "basis", rid, "") or "",
@@ -552,6 +590,7 @@ def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pac
         digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
 
     def read(p: Path) -> Any:
+        ctx.file = _display(p, root)
         try:
             return load_yaml_file(p, _display(p, root))
         except PackError as exc:
@@ -569,8 +608,8 @@ def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pac
         name = _str(ctx, head, "pack", "pack") or ""
         version = str(head.get("version", ""))
         description = _str(ctx, head, "description", "pack") or ""
-        draw = head.get("defaults", LMap())
-        if isinstance(draw, LMap) and _keys(ctx, draw, "defaults", _DEFAULT_KEYS, set()):
+        draw = head["defaults"] if "defaults" in head else None
+        if draw is not None and _keys(ctx, draw, "defaults", _DEFAULT_KEYS, set()):
             for key in ("dedup", "allowed_lateness"):
                 if key in draw:
                     try:
@@ -617,7 +656,7 @@ def load_pack(folder: str | Path, collect: list[PackError] | None = None) -> Pac
 
 def load_case_file(path: str, events: Callable[[str], tuple[str, ...]]) -> tuple[list[tuple[str, Example]], list[PackError]]:
     """Read a case file: a list of {rule, fire|quiet: [examples...]} mappings."""
-    ctx = _Ctx([])
+    ctx = _Ctx([], file=path)
     out: list[tuple[str, Example]] = []
     try:
         doc = load_yaml_file(Path(path))
@@ -632,6 +671,9 @@ def load_case_file(path: str, events: Callable[[str], tuple[str, ...]]) -> tuple
     for case in cases:
         if not _keys(ctx, case, "case", {"rule", "fire", "quiet"}, {"rule"}):
             continue
+        if not isinstance(case["rule"], str):
+            ctx.err("case rule must be a rule id", case.loc_of("rule"))
+            continue
         rid = str(case["rule"])
         types = events(rid)
         if not types:
@@ -639,7 +681,7 @@ def load_case_file(path: str, events: Callable[[str], tuple[str, ...]]) -> tuple
             continue
         block = LMap({k: case[k] for k in ("fire", "quiet") if k in case})
         block.loc, block.locs, block.key_locs = case.loc, case.locs, case.key_locs
-        sub = _Ctx([])
+        sub = _Ctx([], file=path)
         if "fire" not in block:
             block["fire"] = None
         if "quiet" not in block:

@@ -72,6 +72,7 @@ class LStr(str):
     loc: Location
     content_loc: Location
     block: bool
+    raw: str  # for block scalars: the lines as written (indent removed), so line numbers survive folding
 
 
 def _mark_loc(file: str, mark: Any) -> Location:
@@ -131,6 +132,7 @@ class _Converter:
                 s.content_loc = self._block_content_loc(loc)
             else:
                 s.content_loc = loc
+            s.raw = self._block_raw(s.content_loc, node) if s.block else str(value)
             return s
         if tag == _NULL:
             return None
@@ -149,10 +151,23 @@ class _Converter:
             if text in (".inf", "+.inf", "-.inf", ".nan"):
                 raise PackError(f"{value!r}: infinite or NaN numbers are not allowed", loc)
             try:
-                return float(text)
+                number = float(text)
             except ValueError as exc:
                 raise PackError(f"bad number {value!r}", loc) from exc
+            if number != number or number in (float("inf"), float("-inf")):
+                raise PackError(f"{value!r}: infinite or NaN numbers are not allowed", loc)
+            return number
         raise PackError(f"YAML tag {tag!r} is not allowed", loc)
+
+    def _block_raw(self, content: Location, node: yaml.ScalarNode) -> str:
+        """The block's lines as written, with the block indentation removed."""
+        first = (content.line or 1) - 1
+        last = node.end_mark.line  # 0-based line after the block (exclusive when column is 0)
+        if node.end_mark.column:
+            last += 1
+        indent = (content.col or 1) - 1
+        lines = [l[indent:] if l[:indent].strip() == "" else l.lstrip() for l in self.lines[first:last]]
+        return "\n".join(lines).rstrip()
 
     def _block_content_loc(self, loc: Location) -> Location:
         line_no = loc.line or 1  # the header line (| or >); content starts below it
@@ -169,6 +184,10 @@ def load_yaml_text(text: str, file: str) -> Any:
         raise PackError(f"file larger than {MAX_FILE_BYTES} bytes", Location(file=file))
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise PackError(f"character {exc.character!r} is not allowed in YAML ({exc.reason})", Location(file=file, line=line, col=col)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _mark_loc(file, mark) if mark is not None else Location(file=file)
