@@ -287,5 +287,9 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str) -> No
     click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
 
 
+from engine.alerts.commands import alerts as _alerts_group  # noqa: E402
+
+main.add_command(_alerts_group)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,6 +33,35 @@ class AlertBasis(msgspec.Struct, frozen=True, kw_only=True):
     verified: bool = True
 
 
+class AlertDisposition(msgspec.Struct, frozen=True, kw_only=True):
+    """How a regulator should handle the alert (首违免罚 decision) and why.
+
+    ``kind`` is ``advisory`` (提醒告诫/行政指导, with a correction deadline) or
+    ``case`` (立案调查); ``code`` is the machine reason, ``reason`` the Chinese
+    sentence a regulator reads. Set by :mod:`engine.alerts.leniency`.
+    """
+
+    kind: str
+    code: str
+    reason: str
+    deadline: str | None = None  # correction deadline, a date in China time (YYYY-MM-DD), advisories only
+
+
+class AlertRoute(msgspec.Struct, frozen=True, kw_only=True):
+    """Which bureau should act on the alert (管辖) and on what legal ground.
+
+    ``kind`` is ``local`` (this deployment's region), ``platform_home`` (out of
+    region, kept by the platform's home bureau) or ``referral`` (跨区域移送 to
+    ``region_code``). Set by :mod:`engine.alerts.routing`.
+    """
+
+    kind: str
+    region_code: str  # region of the bureau that should act
+    merchant_region_code: str  # where the merchant actually operates (实际经营地)
+    platform_home_region_code: str | None = None
+    basis: str = ""
+
+
 class Alert(msgspec.Struct, kw_only=True):
     """An early warning (事前预警) raised by a rule."""
 
@@ -58,6 +87,9 @@ class Alert(msgspec.Struct, kw_only=True):
     event_time: str
     processed_at: str
     hits: int = 1
+    last_seen: str | None = None  # event time of the latest hit folded into this alert (dedup updates)
+    disposition: AlertDisposition | None = None
+    route: AlertRoute | None = None
 
 
 def alert_id(pack: str, rule_id: str, merchant_id: str, subject: str | None, first_event_id: str) -> str:
