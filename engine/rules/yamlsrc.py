@@ -101,7 +101,8 @@ class _Converter:
                 key = self.convert(key_node, depth + 1)
                 key_loc = _mark_loc(self.file, key_node.start_mark)
                 if not isinstance(key, str):
-                    raise PackError(f"mapping keys must be strings, got {key!r}", key_loc)
+                    hint = " (YAML reads unquoted yes/no/on/off as true/false: quote the key)" if isinstance(key, bool) else ""
+                    raise PackError(f"mapping keys must be strings, got {key!r}{hint}", key_loc)
                 key = str(key)
                 if key in out:
                     raise PackError(f"duplicate key {key!r} (first at line {out.key_locs[key].line})", key_loc)
