@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+
+import msgspec
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from engine.alerts.alert import Alert, AlertBasis, AlertMerchant, alert_id
 from engine.alerts.dedup import Deduplicator
+from engine.alerts.leniency import LeniencyPolicy, RepeatPolicy, dispose, escalate_for_repeat
+from engine.alerts.leniency import evict as evict_history
+from engine.alerts.routing import Deployment, route
 from engine.errors import Location
 from engine.events import deadletter as dl
 from engine.events.deadletter import Reject, make_reject
@@ -34,8 +39,10 @@ from engine.state.store import MemoryStore, StateStore
 from engine.state.store import evict as evict_window
 
 _TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
+_UNSET = object()
 RECENT_HORIZON_S = 31 * 86400  # recent_alert() looks back at most 30 days
-RECENT = "_recent"  # per merchant: family -> [event time, rule id, alert id] of its latest alert
+RECENT = "_recent"
+OPEN = "_open"  # open alerts by id, so later hits can emit updated versions  # per merchant: family -> [event time, rule id, alert id] of its latest alert
 
 
 @dataclass(frozen=True)
@@ -44,13 +51,17 @@ class PipelineConfig:
 
     evict_every_s: float = 3600.0  # event time between sweeps of expired window keys
     max_source_ids: int = 20  # source event ids kept on one alert
+    leniency: LeniencyPolicy = LeniencyPolicy()  # 首违免罚: first minor violation -> advisory
+    repeat: RepeatPolicy | None = RepeatPolicy()  # severity +1 for a merchant that keeps violating
+    deployment: Deployment | None = None  # regions this bureau covers; others become referrals
 
 
 @dataclass
 class BatchResult:
     """What one batch produced."""
 
-    alerts: list[Alert] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)  # newly opened alerts
+    updates: list[Alert] = field(default_factory=list)  # new versions of open alerts (same id, more hits)
     shadow: list[Alert] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
@@ -78,6 +89,7 @@ class Stats:
     alerts: Counter = field(default_factory=Counter)  # by (rule id, severity)
     shadow: Counter = field(default_factory=Counter)  # by rule id
     deduplicated: Counter = field(default_factory=Counter)  # by rule id
+    updates: Counter = field(default_factory=Counter)  # new versions of open alerts, by rule id
     late: Counter = field(default_factory=Counter)  # by window name
     rule_errors: Counter = field(default_factory=Counter)  # by rule id
 
@@ -108,6 +120,7 @@ class Pipeline:
         self.stats = Stats()
         self.clocks: dict[str, W.WindowClock] = {n: W.WindowClock.for_spec(s) for n, s in compiled.windows.items()}
         self._next_evict: float | None = None
+        self._window_sweeps: dict[str, float] = {}
 
     # -- public -------------------------------------------------------
     def swap_pack(self, compiled: CompiledPack) -> None:
@@ -206,8 +219,10 @@ class Pipeline:
                     continue
                 if alert.shadow:
                     result.shadow.append(alert)
-                else:
+                elif alert.hits == 1:
                     result.alerts.append(alert)
+                else:
+                    result.updates.append(alert)
             self._maybe_evict(ts)
 
     def _reject_event(self, result: BatchResult, ev: Envelope, etype: str, sources: Sequence[Location] | None,
@@ -223,10 +238,13 @@ class Pipeline:
         ts = ctx.ts
         store = self.store
         clocks = self.clocks
+        keys: dict[Any, Any] = {}  # windows sharing a key expression read it once
         for w in cp.feeds[ctx.etype]:
             if w.where is not None and not w.where(ctx):
                 continue
-            key = w.key(ctx)
+            key = keys.get(w.key, _UNSET)
+            if key is _UNSET:
+                key = keys[w.key] = w.key(ctx)
             if key is None:
                 continue
             value = w.value(ctx) if w.value is not None else None
@@ -277,16 +295,11 @@ class Pipeline:
         shadow = rule.status == "shadow"
         if not opened:
             self.stats.deduplicated[rule.id] += 1
-            return None
-        if shadow:
-            self.stats.shadow[rule.id] += 1
-        else:
-            self.stats.alerts[(rule.id, severity)] += 1
-            self._remember(m.merchant_id, rule.family, ctx.ts, rule.id, aid)
+            return self._update_open(aid, hits, ev.event_id, ctx.ts, now_iso)
         windows = {
             name: window_value_dict(name, self.compiled.windows[name], value) for name, value in ctx.windows_seen.items()
         }
-        return Alert(
+        alert = Alert(
             alert_id=aid,
             pack=self.compiled.name,
             pack_version=self.compiled.version,
@@ -315,7 +328,45 @@ class Pipeline:
             event_time=_iso(ctx.ts),
             processed_at=now_iso,
             hits=hits,
+            last_seen=_iso(ctx.ts),
         )
+        cfg = self.config
+        if shadow:
+            self.stats.shadow[rule.id] += 1
+        else:
+            if cfg.repeat is not None:
+                alert.severity, _ = escalate_for_repeat(alert, self.alert_state, cfg.repeat)
+            self.stats.alerts[(rule.id, alert.severity)] += 1
+            self._remember(m.merchant_id, rule.family, ctx.ts, rule.id, aid)
+        alert.disposition = dispose(alert, self.alert_state, cfg.leniency)
+        if cfg.deployment is not None:
+            alert.route = route(alert, cfg.deployment)
+        self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
+        return alert
+
+    def _update_open(self, aid: str, hits: int, event_id: str, ts: float, now_iso: str) -> Alert | None:
+        """A later hit of an open alert: record it; emit a new version at hit 2, 4, 8, … or when its disposition changes.
+
+        Emitting on powers of two keeps the number of versions logarithmic in the
+        hits and independent of how the input was cut into batches, so replays
+        produce exactly the same records.
+        """
+        stored = self.alert_state.get(OPEN, (aid,))
+        if stored is None:  # opened before a restart without state: nothing to update
+            return None
+        alert = msgspec.convert(stored, Alert)
+        alert.hits = hits
+        alert.last_seen = _iso(ts)
+        if len(alert.source_event_ids) < self.config.max_source_ids:
+            alert.source_event_ids = alert.source_event_ids + [event_id]
+        before = alert.disposition
+        alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
+        self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
+        if hits & (hits - 1) == 0 or alert.disposition != before:
+            alert.processed_at = now_iso
+            self.stats.updates[alert.rule_id] += 1
+            return alert
+        return None
 
     def _maybe_evict(self, ts: float) -> None:
         if self._next_evict is None:
@@ -326,12 +377,23 @@ class Pipeline:
         self._next_evict = ts + self.config.evict_every_s
         self.evict(ts)
 
-    def evict(self, now_ts: float) -> int:
-        """Drop window keys and dedup entries that can no longer matter; return how many."""
+    def evict(self, now_ts: float, force: bool = False) -> int:
+        """Drop window keys and dedup entries that can no longer matter; return how many.
+
+        A window is swept at most every quarter of its duration: a key cannot expire
+        sooner than a whole duration after its newest event, so sweeping a 30-day
+        window every hour would only rescan the same keys.
+        """
         removed = 0
         for name, spec in self.compiled.windows.items():
-            removed += evict_window(self.store, spec, self.clocks[name].watermark)
-        removed += self.dedup.evict(now_ts)
+            due = self._window_sweeps.get(name, float("-inf"))
+            if force or now_ts >= due:
+                removed += evict_window(self.store, spec, self.clocks[name].watermark)
+                self._window_sweeps[name] = now_ts + max(spec.duration_s / 4, self.config.evict_every_s)
+        for aid in self.dedup.evict(now_ts):
+            self.alert_state.delete(OPEN, (aid,))
+            removed += 1
+        removed += evict_history(self.alert_state, now_ts, self.config.leniency, self.config.repeat or RepeatPolicy())
         horizon = now_ts - RECENT_HORIZON_S
         for key, memory in list(self.alert_state.items(RECENT)):
             kept = {f: v for f, v in memory.items() if v[0] >= horizon}

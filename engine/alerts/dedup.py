@@ -34,9 +34,9 @@ class Deduplicator:
         self.store.put(NAMESPACE, key, [new_id, ts, ts, 1, window_s])
         return new_id, 1, True
 
-    def evict(self, watermark: float) -> int:
-        """Forget alerts whose dedup window ended before ``watermark``; return how many."""
-        stale = [k for k, v in self.store.items(NAMESPACE) if v[1] + v[4] < watermark]
-        for k in stale:
+    def evict(self, watermark: float) -> list[str]:
+        """Forget alerts whose dedup window ended before ``watermark``; return their alert ids."""
+        stale = [(k, v[0]) for k, v in self.store.items(NAMESPACE) if v[1] + v[4] < watermark]
+        for k, _ in stale:
             self.store.delete(NAMESPACE, k)
-        return len(stale)
+        return [aid for _, aid in stale]

@@ -78,6 +78,7 @@ class Compiler:
         windows: Mapping[str, WindowRef],
         models: frozenset[str] = frozenset(),
         not_yet: frozenset[str] = frozenset(),
+        prefilter: Any = None,
     ) -> None:
         self.event_type = event_type
         self.rule_event_types = rule_event_types
@@ -85,6 +86,7 @@ class Compiler:
         self.windows = windows
         self.models = models
         self.not_yet = not_yet  # windows that exist but may not be read here (declared later)
+        self.prefilter = prefilter  # one matcher over every list's terms: skips texts that hold none
         self.cond: Condition | None = None
 
     # -- entry points -------------------------------------------------

@@ -49,6 +49,21 @@ class EvalContext:
             self._norm[field] = cached  # type: ignore[assignment]
         return cached
 
+    def norm_pre(self, field: str, getter: Callable[["EvalContext"], Any], prefilter: Any) -> NormText | None:
+        """Normalised text of a field, or None when the pack-wide prefilter finds no term in it.
+
+        The prefilter is one matcher over every term of every list of the pack; most
+        texts hold none, so most text functions answer without running their own list.
+        """
+        norm = self.norm(field, getter)
+        if norm is None or prefilter is None:
+            return norm
+        key = ("prefilter", field)
+        hit = self.memo.get(key)
+        if hit is None:
+            hit = self.memo[key] = prefilter.search(norm)
+        return norm if hit else None
+
     def window(self, name: str) -> Any:
         """The value of a declared window for this event's key (cached), or None."""
         if name in self._windows:
@@ -61,6 +76,8 @@ class EvalContext:
         return value
 
     def begin_rule(self) -> None:
-        """Start collecting evidence for the next rule."""
-        self.matches = []
-        self.windows_seen = {}
+        """Start collecting evidence for the next rule (allocates only when the last rule kept some)."""
+        if self.matches:
+            self.matches = []
+        if self.windows_seen:
+            self.windows_seen = {}

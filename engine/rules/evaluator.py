@@ -99,21 +99,65 @@ def _compile_matchers(pack: Pack, errors: list[PackError]) -> dict[str, KeywordM
     return matchers
 
 
+_TEXT_FUNCTIONS = frozenset({"contains_any", "count_any", "near"})
+
+
+def _primary_lists(pack: Pack) -> set[str]:
+    """Lists named as the first list of a text function anywhere in the pack (not allow lists, not near's second)."""
+    import ast
+
+    conditions = [r.condition for r in pack.rules] + [e.condition for r in pack.rules for e in r.escalations]
+    conditions += [c for w in pack.windows.values() for c in (w.where, w.value_condition, w.distinct_condition) if c]
+    names: set[str] = set()
+    for cond in conditions:
+        for node in ast.walk(cond.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _TEXT_FUNCTIONS:
+                if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
+                    names.add(node.args[1].value)
+    return names
+
+
+def _prefilter(pack: Pack) -> tuple[KeywordMatcher | None, frozenset[str]]:
+    """One matcher over the terms of the lists rules search for, and which lists it covers.
+
+    A text in which it finds nothing cannot match any covered list, so their text
+    functions answer at once; most texts are clean. It covers lists used as the
+    searched list of contains_any/count_any/near and having no one-character term
+    (a list holding 券 would make the prefilter hit on almost every text). It is
+    a superset of each covered list (homophone and numeral variants included), so
+    it never hides a match.
+    """
+    covered = frozenset(n for n in _primary_lists(pack) if n in pack.lists and all(len(t) > 1 for t in pack.lists[n].terms))
+    terms = list(dict.fromkeys(t for n in sorted(covered) for t in pack.lists[n].terms))
+    if not terms:
+        return None, frozenset()
+    try:
+        matcher = KeywordMatcher.compile(terms, homophones=any(pack.lists[n].homophones for n in covered), numerals=True)
+    except ValueError:
+        return None, frozenset()
+    return matcher, covered
+
+
 def _compile_windows(
-    pack: Pack, matchers: dict[str, KeywordMatcher], errors: list[PackError]
+    pack: Pack, matchers: dict[str, KeywordMatcher], errors: list[PackError], prefilter: KeywordMatcher | None = None
 ) -> tuple[dict[str, list[CompiledWindow]], dict[tuple[str, str], Callable], dict[str, WindowRef]]:
     feeds: dict[str, list[CompiledWindow]] = {t: [] for t in EVENT_TYPES}
     keys: dict[tuple[str, str], Callable] = {}
+    shared_keys: dict[tuple[str, tuple], Callable] = {}  # one key reader per (event type, key paths): computed once per event
     refs: dict[str, WindowRef] = {}
     for w in pack.windows.values():
         earlier = dict(refs)  # a window may read only windows declared before it: no cycles, fixed feed order
         refs[w.name] = WindowRef(w.name, w.spec.aggregates, w.key)
         for etype in EVENT_TYPES:
-            comp = Compiler(etype, w.events or (etype,), matchers, earlier, not_yet=frozenset(pack.windows) - set(earlier))
+            comp = Compiler(etype, w.events or (etype,), matchers, earlier, not_yet=frozenset(pack.windows) - set(earlier),
+                            prefilter=prefilter)
             key_ok = all(resolve(etype, k) is not None for k in w.key)
             if key_ok:
                 try:
-                    keys[(w.name, etype)] = _key_fn([comp.compile_path(c).fn for c in w.key_conditions])
+                    shared = shared_keys.get((etype, w.key))
+                    if shared is None:
+                        shared = shared_keys[(etype, w.key)] = _key_fn([comp.compile_path(c).fn for c in w.key_conditions])
+                    keys[(w.name, etype)] = shared
                 except ConditionError as exc:
                     errors.append(exc)
                     continue
@@ -171,14 +215,15 @@ def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPa
     """Compile every rule for every event type it names; raise PackErrors with all problems."""
     errors: list[PackError] = []
     matchers = _compile_matchers(pack, errors)
-    feeds, keys, refs = _compile_windows(pack, matchers, errors)
+    prefilter = _prefilter(pack)
+    feeds, keys, refs = _compile_windows(pack, matchers, errors, prefilter)
     rules: dict[str, list[CompiledRule]] = {t: [] for t in EVENT_TYPES}
     for rule in pack.rules:
         if rule.status == "disabled":
             continue
         seen: set[str] = set()
         for etype in rule.events:
-            comp = Compiler(etype, rule.events, matchers, refs, models)
+            comp = Compiler(etype, rule.events, matchers, refs, models, prefilter=prefilter)
             try:
                 rules[etype].append(_compile_rule(rule, etype, comp))
             except PackErrors as exc:

@@ -96,6 +96,14 @@ def _list_name(c: Compiler, arg: ast.expr | None, what: str = "keyword list") ->
     return matcher
 
 
+def _prefilter_for(c: Compiler, list_arg: ast.expr) -> Any:
+    """The pack prefilter if it covers this list, else None (the list is searched every time)."""
+    if c.prefilter is None:
+        return None
+    matcher, covered = c.prefilter
+    return matcher if isinstance(list_arg, ast.Constant) and list_arg.value in covered else None
+
+
 def _int_kw(c: Compiler, node: ast.Call, name: str, default: int, low: int, high: int) -> int:
     arg = _kw(node, name)
     if arg is None:
@@ -112,6 +120,15 @@ def _evidence(fieldname: str, matches: list) -> list[dict[str, Any]]:
     for m in matches:
         out.append({"field": fieldname, "term": m.term, "original": m.original})
     return out
+
+
+_NOTHING: tuple[Any, list] = ((), [])  # a text function's answer when nothing matched (shared, never mutated)
+
+
+def _add_evidence(c: EvalContext, evidence: list) -> None:
+    """Add a cached result's evidence to the current rule's, once."""
+    seen = c.matches
+    seen.extend(e for e in evidence if not any(e is x for x in seen))
 
 
 def _replay(c: EvalContext, key: tuple, compute: Callable[[], tuple[Any, list]]) -> Any:
@@ -142,19 +159,22 @@ def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
         return Compiled(lambda ctx: [], LIST, const=True, value=[])
     fname, getter = tf
     key = ("contains_any", fname, id(matcher), id(allow))
+    pre = _prefilter_for(c, node.args[1])
 
-    def run(ctx: EvalContext) -> list[str]:
-        def compute() -> tuple[list[str], list]:
-            norm = ctx.norm(fname, getter)
-            if norm is None:
-                return [], []
-            found = matcher.find(norm, allow=allow)
-            if not found:
-                return [], []
-            terms = list(dict.fromkeys(m.term for m in found))
-            return terms, _evidence(fname, found)
-
-        return _replay(ctx, key, compute)
+    def run(ctx: EvalContext) -> Any:
+        hit = ctx.memo.get(key)
+        if hit is None:
+            hit = _NOTHING
+            norm = ctx.norm_pre(fname, getter, pre)
+            if norm is not None:
+                found = matcher.find(norm, allow=allow)
+                if found:
+                    hit = (list(dict.fromkeys(m.term for m in found)), _evidence(fname, found))
+            ctx.memo[key] = hit
+        value, evidence = hit
+        if evidence:
+            _add_evidence(ctx, evidence)
+        return value
 
     return Compiled(run, FieldType("list", item=FieldType("str")))
 
@@ -187,10 +207,11 @@ def _near(c: Compiler, node: ast.Call) -> Compiled:
         return Compiled(lambda ctx: [], LIST, const=True, value=[])
     fname, getter = tf
     key = ("near", fname, id(first), id(second), id(allow), within)
+    pre = _prefilter_for(c, node.args[1])
 
     def run(ctx: EvalContext) -> list[str]:
         def compute() -> tuple[list[str], list]:
-            norm = ctx.norm(fname, getter)
+            norm = ctx.norm_pre(fname, getter, pre)
             if norm is None:
                 return [], []
             a = first.find(norm, allow=allow)

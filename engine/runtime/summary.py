@@ -54,10 +54,11 @@ def format_summary(summary: RunSummary, stats: Stats, pack: str) -> str:
     rows = []
     for rule in sorted(by_rule):
         counts = by_rule[rule]
-        rows.append([rule] + [counts.get(s, 0) or "" for s in SEVERITIES] + [sum(counts.values()), stats.deduplicated.get(rule, 0)])
+        rows.append([rule] + [counts.get(s, 0) or "" for s in SEVERITIES] + [sum(counts.values()), stats.deduplicated.get(rule, 0), stats.updates.get(rule, 0)])
     total = sum(stats.alerts.values())
-    rows.append(["total"] + [sum(by_rule[r].get(s, 0) for r in by_rule) or "" for s in SEVERITIES] + [total, sum(stats.deduplicated.values())])
-    parts.append(table(["rule"] + list(SEVERITIES) + ["alerts", "merged hits"], rows, [False] + [True] * (len(SEVERITIES) + 2)))
+    rows.append(["total"] + [sum(by_rule[r].get(s, 0) for r in by_rule) or "" for s in SEVERITIES]
+                + [total, sum(stats.deduplicated.values()), sum(stats.updates.values())])
+    parts.append(table(["rule"] + list(SEVERITIES) + ["alerts", "merged hits", "updates sent"], rows, [False] + [True] * (len(SEVERITIES) + 3)))
     if stats.shadow:
         parts.append(table(["shadow rule", "would alert"], sorted(stats.shadow.items()), [False, True]))
     if stats.late:
