@@ -197,6 +197,24 @@ def rules_test(pack: str, verbose: bool) -> None:
         sys.exit(1)
 
 
+@rules.command("doc")
+@click.argument("pack", type=click.Path(exists=True, file_okay=False))
+@click.option("--write", is_flag=True, help="update the table inside PACK/README.md instead of printing it")
+def rules_doc(pack: str, write: bool) -> None:
+    """Print (or write into the pack's README) the table of rules: id, title, basis, severity, minor."""
+    from engine.rules.docgen import embed, rules_table
+
+    compiled = _load_compiled(pack)
+    table = rules_table(compiled.pack)
+    if not write:
+        click.echo(table)
+        return
+    readme = Path(pack) / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.exists() else f"# {compiled.name}\n"
+    readme.write_text(embed(text, table), encoding="utf-8")
+    click.echo(f"updated {readme}", err=True)
+
+
 @rules.command("explain")
 @click.argument("pack", type=click.Path(exists=True, file_okay=False))
 @click.option("--event", "event_json", required=True, help="one event as JSON, or @FILE (the last line of a JSONL file; earlier lines fill the windows)")
