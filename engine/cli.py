@@ -76,16 +76,26 @@ def main() -> None:
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--show", "show", default=20, show_default=True, type=click.IntRange(0, 100_000), help="alerts to print")
 @click.option("--progress/--no-progress", default=None, help="progress line (default: on a terminal)")
+@click.option("--regions", default=None, help="comma-separated region codes this bureau covers (others become referrals)")
+@click.option("--bureau", default="", help="name of the bureau running this deployment")
 def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | None, shadow_path: str | None,
-        state_dir: str | None, batch_size: int, show: int, progress: bool | None) -> None:
+        state_dir: str | None, batch_size: int, show: int, progress: bool | None, regions: str | None = None,
+        bureau: str = "") -> None:
     """Score a JSONL event stream with a rule pack and print early warnings."""
-    from engine.pipeline import Pipeline
+    from engine.alerts.routing import Deployment
+    from engine.pipeline import Pipeline, PipelineConfig
     from engine.runtime.embedded import Progress, run_stream
     from engine.runtime.summary import format_alert, format_summary
     from engine.runtime.state_dir import restore_state, save_state
 
     compiled = _load_compiled(pack)
-    pipeline = Pipeline(compiled)
+    deployment = None
+    if regions:
+        try:
+            deployment = Deployment(frozenset(r.strip() for r in regions.split(",") if r.strip()), name=bureau)
+        except ValueError as exc:
+            _fail(f"--regions: {exc}")
+    pipeline = Pipeline(compiled, config=PipelineConfig(deployment=deployment))
     if state_dir and Path(state_dir).exists():
         try:
             warnings = restore_state(pipeline, Path(state_dir))
@@ -282,12 +292,13 @@ def backtest(pack: str, input_path: str, truth_path: str, report_path: str | Non
 
 
 @main.command()
-@click.option("--pack", default="rules/starter", show_default=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--pack", default="rules/cn-platform", show_default=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--merchants", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--hours", default=24.0, show_default=True, type=click.FloatRange(0.1, 24 * 30))
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
-def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str) -> None:
+@click.option("--regions", default="330100", show_default=True, help="region codes the demo bureau covers")
+def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regions: str) -> None:
     """The main job on the embedded default: simulate a day, score it, print warnings, write alerts."""
     from engine.simulate import run_simulation
 
@@ -301,7 +312,7 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str) -> No
     ctx = click.get_current_context()
     ctx.invoke(run, pack=pack, input_path=str(events), alerts_path=str(out / "alerts.jsonl"),
                dead_path=str(out / "dead-letter.jsonl"), shadow_path=str(out / "shadow-alerts.jsonl"),
-               state_dir=None, batch_size=1000, show=15, progress=None)
+               state_dir=None, batch_size=1000, show=15, progress=None, regions=regions, bureau="杭州市市场监督管理局（演示）")
     click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
 
 

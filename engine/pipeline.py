@@ -121,6 +121,7 @@ class Pipeline:
         self.clocks: dict[str, W.WindowClock] = {n: W.WindowClock.for_spec(s) for n, s in compiled.windows.items()}
         self._next_evict: float | None = None
         self._window_sweeps: dict[str, float] = {}
+        self._escalated: list[Alert] = []  # open alerts raised by a confirming alert, emitted as updates
 
     # -- public -------------------------------------------------------
     def swap_pack(self, compiled: CompiledPack) -> None:
@@ -223,6 +224,9 @@ class Pipeline:
                     result.alerts.append(alert)
                 else:
                     result.updates.append(alert)
+                if self._escalated:
+                    result.updates.extend(self._escalated)
+                    self._escalated = []
             self._maybe_evict(ts)
 
     def _reject_event(self, result: BatchResult, ev: Envelope, etype: str, sources: Sequence[Location] | None,
@@ -342,7 +346,33 @@ class Pipeline:
         if cfg.deployment is not None:
             alert.route = route(alert, cfg.deployment)
         self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
+        if not shadow:
+            self._escalate_confirmed(alert, ctx.ts, now_iso)
         return alert
+
+    def _escalate_confirmed(self, alert: Alert, ts: float, now_iso: str) -> None:
+        """A rule that found an open warning with recent_alert() confirms it: that warning rises one level.
+
+        This is how a complaint that matches an open warning (same merchant,
+        within the look-back the rule asked for) raises the warning's severity;
+        the raised version is emitted like any other update of the open alert.
+        """
+        for m in alert.matched:
+            if m.get("field") != "recent_alert":
+                continue
+            stored = self.alert_state.get(OPEN, (m["original"],))
+            if stored is None:
+                continue
+            target = msgspec.convert(stored, Alert)
+            raised = raise_severity(target.severity, 1)
+            if raised == target.severity:
+                continue
+            target.severity = raised
+            target.confirmed_by = sorted(set(target.confirmed_by) | {alert.alert_id})
+            target.processed_at = now_iso
+            self.alert_state.put(OPEN, (target.alert_id,), msgspec.to_builtins(target))
+            self.stats.updates[target.rule_id] += 1
+            self._escalated.append(target)
 
     def _update_open(self, aid: str, hits: int, event_id: str, ts: float, now_iso: str) -> Alert | None:
         """A later hit of an open alert: record it; emit a new version at hit 2, 4, 8, … or when its disposition changes.

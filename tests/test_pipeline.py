@@ -89,3 +89,37 @@ def test_late_events_are_counted_not_added(starter) -> None:
     p.process_raw([(complaint(1, "2026-11-11T10:00:00+08:00"), Location(file="t"))])
     p.process_raw([(complaint(2, "2026-11-11T07:00:00+08:00"), Location(file="t"))])  # 3 h late, lateness is 1 h
     assert p.stats.late["complaints_24h"] == 1
+
+
+def test_a_matching_complaint_raises_the_open_warning(tmp_path) -> None:
+    from engine.rules.evaluator import compile_pack
+    from engine.rules.loader import load_pack
+
+    cn = compile_pack(load_pack("rules/cn-platform"))
+    p = Pipeline(cn, clock=lambda: 0.0)
+    listing = _listing(event_id="l1", title="全网第一品牌 面霜", detail_text="", subtitle="", ocr_text="", category_std="化妆品",
+                       occurred_at="2026-11-10T08:00:00+08:00")
+    first = p.process_raw([(listing, Location(file="t"))])
+    (warning,) = [a for a in first.alerts if a.rule_id == "AD-01"]
+    complaint = msgspec.json.encode(deep_merge(default_event("complaint"), {
+        "event_id": "c1", "problem_cat": "虚假宣传", "text": "宣传全网第一，实际很差", "occurred_at": "2026-11-11T08:00:00+08:00",
+        "merchant": default_event("listing")["merchant"]}))
+    second = p.process_raw([(complaint, Location(file="t"))])
+    (confirmation,) = [a for a in second.alerts if a.rule_id == "CP-03"]
+    (raised,) = [u for u in second.updates if u.alert_id == warning.alert_id]
+    assert raised.severity == "high" and warning.severity == "medium"
+    assert raised.confirmed_by == [confirmation.alert_id]
+
+
+def test_first_minor_violation_is_advisory_and_the_second_is_a_case() -> None:
+    from engine.rules.evaluator import compile_pack
+    from engine.rules.loader import load_pack
+
+    cn = compile_pack(load_pack("rules/cn-platform"))
+    p = Pipeline(cn, clock=lambda: 0.0)
+    def hidden(i: int, when: str) -> bytes:
+        return _listing(event_id=f"h{i}", sku_id=f"sku-{i}", licence_info_displayed=False, occurred_at=when)
+    a1 = [a for a in p.process_raw([(hidden(1, "2026-11-01T08:00:00+08:00"), Location(file="t"))]).alerts if a.rule_id == "MC-01"]
+    a2 = [a for a in p.process_raw([(hidden(2, "2026-12-20T08:00:00+08:00"), Location(file="t"))]).alerts if a.rule_id == "MC-01"]
+    assert a1[0].disposition.kind == "advisory"
+    assert a2[0].disposition.kind == "case"

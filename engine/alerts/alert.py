@@ -90,6 +90,7 @@ class Alert(msgspec.Struct, kw_only=True):
     last_seen: str | None = None  # event time of the latest hit folded into this alert (dedup updates)
     disposition: AlertDisposition | None = None
     route: AlertRoute | None = None
+    confirmed_by: list[str] = []  # ids of later alerts (e.g. complaints) that confirmed this one and raised it
 
 
 def alert_id(pack: str, rule_id: str, merchant_id: str, subject: str | None, first_event_id: str) -> str:

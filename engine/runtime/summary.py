@@ -35,7 +35,16 @@ def format_alert(alert: Alert) -> str:
     """One alert as a short, readable block for a terminal."""
     basis = "；".join(f"《{b.law}》({b.version}) {b.article}" for b in alert.legal_basis)
     region = alert.merchant.op_region_code
-    return f"[{alert.severity.upper():8}] {alert.rule_id} {alert.rule_title}\n           {alert.message}\n           依据: {basis}  地区: {region}  id: {alert.alert_id}"
+    extra = ""
+    if alert.disposition is not None:
+        extra += f"  处置: {_DISPOSITION.get(alert.disposition.kind, alert.disposition.kind)}"
+    if alert.route is not None and alert.route.kind == "referral":
+        extra += f"  移送: {alert.route.region_code}"
+    return (f"[{alert.severity.upper():8}] {alert.rule_id} {alert.rule_title}\n           {alert.message}\n"
+            f"           依据: {basis}  地区: {region}{extra}  id: {alert.alert_id}")
+
+
+_DISPOSITION = {"advisory": "提醒告诫", "case": "立案核查"}
 
 
 def format_summary(summary: RunSummary, stats: Stats, pack: str) -> str:
