@@ -62,6 +62,7 @@ class BatchResult:
 
     alerts: list[Alert] = field(default_factory=list)  # newly opened alerts
     updates: list[Alert] = field(default_factory=list)  # new versions of open alerts (same id, more hits)
+    emitted: list[Alert] = field(default_factory=list)  # alerts and updates in event order: what sinks write
     shadow: list[Alert] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
 
@@ -222,10 +223,13 @@ class Pipeline:
                     result.shadow.append(alert)
                 elif alert.hits == 1:
                     result.alerts.append(alert)
+                    result.emitted.append(alert)
                 else:
                     result.updates.append(alert)
+                    result.emitted.append(alert)
                 if self._escalated:
                     result.updates.extend(self._escalated)
+                    result.emitted.extend(self._escalated)
                     self._escalated = []
             self._maybe_evict(ts)
 

@@ -96,9 +96,9 @@ def run_stream(
     for batch in read_batches(stream, name, batch_size, summary):
         result = pipeline.process_raw(batch)
         summary.lines += len(batch)
-        if alerts_out is not None and (result.alerts or result.updates):
-            # new alerts and new versions of open ones, in one stream: consumers upsert by alert_id
-            alerts_out.write(b"".join(encode_alert(a) + b"\n" for a in result.alerts + result.updates))
+        if alerts_out is not None and result.emitted:
+            # new alerts and new versions of open ones, in event order: consumers upsert by alert_id
+            alerts_out.write(b"".join(encode_alert(a) + b"\n" for a in result.emitted))
         if shadow_out is not None and result.shadow:
             shadow_out.write(b"".join(encode_alert(a) + b"\n" for a in result.shadow))
         if dead_out is not None and result.rejects:
