@@ -120,7 +120,7 @@ class Pipeline:
         self.dedup = Deduplicator(self.alert_state)
         self.stats = Stats()
         self.clocks: dict[str, W.WindowClock] = {n: W.WindowClock.for_spec(s) for n, s in compiled.windows.items()}
-        self._next_evict: float | None = None
+        self._next_evict = float("-inf")  # event time of the next sweep of expired state
         self._window_sweeps: dict[str, float] = {}
         self._escalated: list[Alert] = []  # open alerts raised by a confirming alert, emitted as updates
 
@@ -197,17 +197,21 @@ class Pipeline:
         cp = self.compiled
         now_iso = _iso(self.clock())
         reader, recent = self._read_window, self._recent_alerts
+        feeds, rules, type_of = cp.feeds, cp.rules, _TYPE_OF
+        feed = self._feed_windows
+        seen_types: Counter = Counter()
         for i, ev in enumerate(events):
-            etype = _TYPE_OF[type(ev)]
+            etype = type_of[type(ev)]
             ts = ev.occurred_at.timestamp()
-            self.stats.events[etype] += 1
-            ctx = EvalContext(ev, etype, ts, reader, recent_alerts=recent)
-            try:
-                self._feed_windows(cp, ctx)
-            except Exception as exc:  # a window filter must never kill the worker
-                self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
-                continue
-            for cr in cp.rules[etype]:
+            seen_types[etype] += 1
+            ctx = EvalContext(ev, etype, ts, reader, None, recent)
+            if feeds[etype]:
+                try:
+                    feed(cp, ctx)
+                except Exception as exc:  # a window filter must never kill the worker
+                    self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
+                    continue
+            for cr in rules[etype]:
                 ctx.begin_rule()
                 try:
                     if not cr.condition(ctx):
@@ -231,7 +235,9 @@ class Pipeline:
                     result.updates.extend(self._escalated)
                     result.emitted.extend(self._escalated)
                     self._escalated = []
-            self._maybe_evict(ts)
+            if ts >= self._next_evict:
+                self._maybe_evict(ts)
+        self.stats.events.update(seen_types)
 
     def _reject_event(self, result: BatchResult, ev: Envelope, etype: str, sources: Sequence[Location] | None,
                       i: int, reason: str, message: str) -> None:
@@ -403,10 +409,8 @@ class Pipeline:
         return None
 
     def _maybe_evict(self, ts: float) -> None:
-        if self._next_evict is None:
+        if self._next_evict == float("-inf"):  # first event: start the sweep schedule
             self._next_evict = ts + self.config.evict_every_s
-            return
-        if ts < self._next_evict:
             return
         self._next_evict = ts + self.config.evict_every_s
         self.evict(ts)
