@@ -19,6 +19,10 @@ from engine.simulate.sink import Sink
 
 SCHEMA_VER = "1.0"
 dumps = orjson.dumps
+#: Marker for "use the default" where ``None`` is a meaningful value.
+DEFAULT = object()
+#: Share of registered merchants whose licence display (亮照亮证) the platform does not report (null).
+LICENCE_UNKNOWN_SHARE = 0.12
 
 
 def line_of(doc: dict[str, Any]) -> bytes:
@@ -42,6 +46,8 @@ class Emitter:
         self.sink = sink
         self.platform = platform
         self.evidence_host = f"https://item.{platform}.example.cn"
+        #: Per merchant: ``licence_info_displayed`` of its listings (True, or None = unknown).
+        self.licence_shown: list[bool | None] = [True] * len(world.merchants)
 
     def _envelope(self, etype: str, m: Merchant, occ: int) -> tuple[dict[str, Any], str, int]:
         eid = self.ids.next()
@@ -83,8 +89,20 @@ class Emitter:
         subtitle: str | None = None,
         detail: str | None = None,
         protected: bool = False,
+        licences: list[dict] | None = None,
+        licence_shown: object = DEFAULT,
+        patent: list[str] | None = None,
+        feed: float | None = None,
+        coupon: float | None = None,
+        member: float | None = None,
+        sales_extra: int = 0,
     ) -> str:
-        """A listing snapshot / price update of ``sku`` as shown at ``occ``."""
+        """A listing snapshot / price update of ``sku`` as shown at ``occ``.
+
+        ``licences`` replaces the SKU's licences (``[]`` shows none); ``licence_shown``
+        the merchant's ``licence_info_displayed``; ``feed`` the list-page price (default:
+        the display price); ``sales_extra`` is added to the displayed sales count.
+        """
         m = self.world.merchants[sku.merchant]
         doc, eid, recv = self._envelope("listing", m, occ)
         sold = int(self.world.sales[sku.g])
@@ -98,11 +116,16 @@ class Emitter:
         doc["category_std"] = sku.category
         doc["category_platform"] = sku.platform_cat
         doc["brand"] = sku.brand
-        if sku.licences:
-            doc["licences"] = sku.licences
-            doc["licence_info_displayed"] = True
+        if patent:
+            doc["patent_no"] = patent
+        lic = sku.licences if licences is None else licences
+        if lic:
+            doc["licences"] = lic
+        shown = self.licence_shown[sku.merchant] if licence_shown is DEFAULT else licence_shown
+        if shown is not None:
+            doc["licence_info_displayed"] = shown
         doc["display_price"] = price
-        doc["feed_price"] = price
+        doc["feed_price"] = price if feed is None else feed
         if ref is not None:
             doc["ref_price"] = ref
             doc["ref_price_label"] = label
@@ -110,7 +133,11 @@ class Emitter:
                 doc["ref_price_note"] = note
         if promo is not None:
             doc["promo"] = promo
-        doc["sales_count_displayed"] = sku.sales_base + sold
+        if coupon is not None:
+            doc["coupon_price"] = coupon
+        if member is not None:
+            doc["member_price"] = member
+        doc["sales_count_displayed"] = sku.sales_base + sold + sales_extra
         doc["review_count"] = sku.reviews_base + sold // 6
         doc["stock_displayed"] = max(0, sku.stock - sold % max(1, sku.stock))
         self.push(doc, recv, protected)

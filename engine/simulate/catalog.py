@@ -476,6 +476,8 @@ def licence_no(rnd: random.Random, kind: str, region: str) -> str:
     d = lambda n: "".join(rnd.choice("0123456789") for _ in range(n))  # noqa: E731
     if kind == "食品经营许可证":
         return f"JY1{region}{d(7)}"
+    if kind == "仅销售预包装食品备案":
+        return f"YB1{region}{d(7)}"
     if kind == "保健食品注册证书":
         return f"国食健注G{rnd.randint(2016, 2024)}{d(4)}"
     if kind == "化妆品备案":

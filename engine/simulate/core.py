@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
-from engine.simulate.build import Emitter
+from engine.simulate.build import LICENCE_UNKNOWN_SHARE, Emitter
 from engine.simulate.clock import TimeFormatter, epoch
 from engine.simulate.damage import Damager
 from engine.simulate.ids import IdSource, sub_seed
@@ -123,6 +123,10 @@ class Simulation:
         plan = Plan(len(world.merchants), len(world.skus))
         sink = Sink(t_begin, _rng(seed, "sink"))
         em = Emitter(world=world, fmt=fmt, ids=IdSource(seed), sink=sink, platform=self.platform)
+        unknown = _rng(seed, "licence_display").random(len(world.merchants)).tolist()
+        em.licence_shown = [  # 亮照亮证: shown by registered shops, unknown for some and for natural persons
+            None if m.natural or u < LICENCE_UNKNOWN_SHARE else True for m, u in zip(world.merchants, unknown)
+        ]
         orders = OrderStream(em, plan, _rng(seed, "orders"), seed, t1)
         listings = ListingStream(em, plan, _rng(seed, "listings"), t0)
         complaints = ComplaintStream(em, plan, _rng(seed, "complaints"), _rnd(seed, "complaints"))
@@ -202,6 +206,7 @@ class Simulation:
             "events_by_type": dict(sorted(by_type.items())),
             "incidents": len(incidents),
             "incidents_by_label": dict(sorted(Counter(i.label for i in incidents).items())),
+            "incidents_by_family": dict(sorted(Counter(i.family for i in incidents).items())),
             "incidents_by_kind": dict(sorted(inc_counts.items())),
             "malformed_lines": len(malformed),
             "malformed_by_kind": dict(sorted(Counter(i.kind for i in malformed).items())),

@@ -15,6 +15,14 @@ Price incidents keep the seven-day base B simple and exact: the SKU gets no
 store coupons, no random price updates and is not sold in livestreams, so
 every paid order before the promotion pays exactly the base price P, and the
 injector adds a few orders at P before the promotion so B exists.
+
+The kinds of the cn-platform pack (listed after the original ones in
+``RATE_PER_1000`` and planned after them, so the original kinds draw the same
+choices) live in mixins: :mod:`~engine.simulate.inject_ad` (advertising,
+medical), :mod:`~engine.simulate.inject_market` (price, merchant),
+:mod:`~engine.simulate.inject_live` (livestream) and
+:mod:`~engine.simulate.inject_complaints`. Advertising, medical and price
+violations register as possible parents of ``complaint_confirms_warning``.
 """
 from __future__ import annotations
 
@@ -26,13 +34,17 @@ import numpy as np
 
 from engine.simulate import lexicon, phrases
 from engine.simulate.build import Emitter
-from engine.simulate.catalog import nice_price, pick_weighted
+from engine.simulate.catalog import CATEGORY_BY_STD, SUBTITLES, Product, nice_price, pick_weighted
 from engine.simulate.clock import COMPLAINT_DIURNAL, ORDER_DIURNAL, local_hour
 from engine.simulate.ids import sub_seed
 from engine.simulate.live import FakeViewers, PaidSurge, Session, Speech, SpeechHook
-from engine.simulate.merchants import Sku
+from engine.simulate.merchants import Sku, _detail
 from engine.simulate.plan import Boost, Plan, Segment
 from engine.simulate.streams import ComplaintStream, ListingStream, OrderStream
+from engine.simulate.inject_ad import AdKinds
+from engine.simulate.inject_complaints import ComplaintKinds
+from engine.simulate.inject_live import LiveKinds
+from engine.simulate.inject_market import MarketKinds
 from engine.simulate.truth import Incident
 
 #: Incidents of each kind per 1,000 merchant-hours: (family, kind, label) -> rate.
@@ -51,6 +63,51 @@ RATE_PER_1000: dict[tuple[str, str, str], float] = {
     ("livestream", "live_paid_surge", "decoy"): 0.6,
     ("livestream", "live_price_conditional", "decoy"): 0.5,
     ("complaints", "complaint_busy_merchant", "decoy"): 0.4,
+    # -- kinds of the cn-platform pack (planned after the ones above, in this order) --
+    ("advertising", "ad_caution", "violation"): 0.8,
+    ("advertising", "ad_caution_lookalike", "decoy"): 0.6,
+    ("advertising", "ad_state_endorsement", "violation"): 0.7,
+    ("advertising", "ad_state_history", "decoy"): 0.55,
+    ("advertising", "ad_unsourced_claim", "violation"): 0.7,
+    ("advertising", "ad_sourced_claim", "decoy"): 0.55,
+    ("advertising", "ad_invented_effect", "violation"): 0.7,
+    ("advertising", "ad_service_period", "decoy"): 0.55,
+    ("medical", "drug_guarantee", "violation"): 0.6,
+    ("medical", "health_food_claim", "violation"): 0.6,
+    ("medical", "health_food_approved", "decoy"): 0.55,
+    ("medical", "health_food_no_warning", "violation"): 0.6,
+    ("medical", "infant_formula_claim", "violation"): 0.6,
+    ("medical", "infant_formula_plain", "decoy"): 0.55,
+    ("price", "price_baseless_ref", "violation"): 0.7,
+    ("price", "price_new_msrp", "decoy"): 0.55,
+    ("price", "price_false_discount", "violation"): 0.7,
+    ("price", "price_true_discount", "decoy"): 0.55,
+    ("price", "price_feed_below_detail", "violation"): 0.7,
+    ("price", "price_feed_coupon", "decoy"): 0.55,
+    ("price", "price_lowest_claim_false", "violation"): 0.7,
+    ("price", "price_lower_than_usual", "decoy"): 0.55,
+    ("livestream", "live_ai_unlabelled", "violation"): 0.6,
+    ("livestream", "live_ai_labelled", "decoy"): 0.55,
+    ("livestream", "live_order_brushing", "violation"): 0.6,
+    ("livestream", "live_apparel_returns", "decoy"): 0.55,
+    ("livestream", "live_fake_scarcity", "violation"): 0.6,
+    ("livestream", "live_genuine_sellout", "decoy"): 0.55,
+    ("livestream", "live_repeated_violation", "violation"): 0.7,
+    ("livestream", "live_offplatform", "violation"): 0.7,
+    ("livestream", "live_onplatform_contact", "decoy"): 0.55,
+    ("livestream", "food_no_licence", "violation"): 0.6,
+    ("livestream", "food_licence_exempt", "decoy"): 0.55,
+    ("livestream", "prohibited_goods", "violation"): 0.6,
+    ("livestream", "prohibited_lookalike", "decoy"): 0.55,
+    ("merchant", "merchant_sales_inflation", "violation"): 0.6,
+    ("merchant", "merchant_sales_popular", "decoy"): 0.55,
+    ("merchant", "merchant_review_cashback", "violation"): 0.6,
+    ("merchant", "merchant_review_invite", "decoy"): 0.55,
+    ("merchant", "merchant_licence_hidden", "violation"): 0.6,
+    ("merchant", "merchant_natural_person_exempt", "decoy"): 0.55,
+    ("complaints", "complaint_confirms_warning", "violation"): 0.7,
+    ("complaints", "complaint_professional_group", "decoy"): 0.05,
+    ("complaints", "complaint_professional", "decoy"): 0.55,
 }
 EVADED_SHARE = 0.4
 SPEECH_SHARE = 0.4
@@ -64,8 +121,20 @@ def planned_count(merchants: int, hours: float, rate: float) -> int:
 
 
 @dataclass
-class Injector:
-    """Plans all incidents of one run."""
+class Parent:
+    """An advertising / medical / price violation that a later complaint may confirm."""
+
+    incident: Incident
+    start: int
+    problems: tuple[str, ...]
+    claim: Callable[[], str]  # the claim as quoted in a complaint (read when the complaint is written)
+    session_id: str | None = None
+    used: bool = False
+
+
+@dataclass
+class Injector(AdKinds, MarketKinds, LiveKinds, ComplaintKinds):
+    """Plans all incidents of one run (the cn-platform kinds live in the mixins' modules)."""
 
     em: Emitter
     plan: Plan
@@ -84,17 +153,38 @@ class Injector:
         self._session_windows: dict[str, list[tuple[int, int]]] = {}
         self._masks: dict[int, np.ndarray] = {}
         self._keep: list[object] = []
+        self.n_base = len(self.em.world.skus)  # SKUs of the built world (new listings come after)
+        self._parents: list[Parent] = []
+        self._listing_ids: set[str] | None = None
+        self._new_sku_merchants: set[int] = set()
+        self._ai_sessions: set[str] = set()
+        self._order_sessions: set[str] = set()  # sessions with scripted orders (one such incident each)
+        self._stock_sessions: set[str] = set()  # sessions with a scarcity or sell-out incident (one each)
+        self._pros: list = []
+        self._pro_load: dict[int, int] = {}
+        self.planned: dict[str, int] = {}
 
     # -- helpers ------------------------------------------------------------------
 
-    def _new(self, label: str, family: str, kind: str, m_idx: int, subject: str | None, note: str) -> Incident:
+    def _new(self, label: str, family: str, kind: str, m_idx: int | None, subject: str | None, note: str) -> Incident:
+        """A new incident; ``m_idx`` None for one that spans merchants (``merchant_id`` null)."""
         inc = Incident(
             incident_id=f"inc-{len(self.incidents) + 1:05d}", label=label, family=family, kind=kind,
-            merchant_id=self.em.world.merchants[m_idx].merchant_id, subject=subject, note=note,
+            merchant_id=None if m_idx is None else self.em.world.merchants[m_idx].merchant_id,
+            subject=subject, note=note,
         )
         self.incidents.append(inc)
-        self._used.setdefault(family, set()).add(m_idx)
+        if m_idx is not None:
+            self._used.setdefault(family, set()).add(m_idx)
         return inc
+
+    def _parent(
+        self, inc: Incident, start: int, problems: tuple[str, ...], claim: str | Callable[[], str],
+        session_id: str | None = None,
+    ) -> None:
+        """Register ``inc`` as a violation that complaint_confirms_warning may follow up."""
+        get = claim if callable(claim) else (lambda: claim)
+        self._parents.append(Parent(inc, start, problems, get, session_id))
 
     def _rand(self, inc: Incident) -> random.Random:
         """A random stream private to ``inc`` (for choices made lazily at generation time)."""
@@ -125,17 +215,17 @@ class Injector:
         return [g for g in range(m.sku0, m.sku1) if not self.plan.reserved[g] and mask[g]]
 
     def _mask(self, pred: Callable[[Sku], bool] | None) -> np.ndarray:
-        """Per-SKU boolean array of ``pred`` (memoised per predicate object)."""
+        """Per-SKU boolean array of ``pred`` over the built world's SKUs (memoised per predicate object)."""
         key = id(pred)
         if key not in self._masks:
-            skus = self.em.world.skus
+            skus = self.em.world.skus[: self.n_base]
             self._masks[key] = np.ones(len(skus), bool) if pred is None else np.array([pred(s) for s in skus], bool)
             self._keep.append(pred)  # keep the predicate alive so its id stays unique
         return self._masks[key]
 
     def _merchants_with_free_sku(self, pred: Callable[[Sku], bool] | None = None) -> list[int]:
         w = self.em.world
-        ok = (~self.plan.reserved & self._mask(pred)).astype(np.int64)
+        ok = (~self.plan.reserved[: self.n_base] & self._mask(pred)).astype(np.int64)
         per_merchant = np.add.reduceat(ok, w.sku_offset) if len(ok) else ok
         return np.nonzero(per_merchant)[0].tolist()
 
@@ -165,6 +255,166 @@ class Injector:
     def _at(self, ts: int, fn: Callable[[], None]) -> None:
         self.plan.at(ts, fn)
 
+    # -- helpers of the cn-platform kinds ------------------------------------------------
+
+    def _session_window(
+        self, length: int, *, margin: int = 2 * _MIN, pred: Callable[[Session], bool] | None = None,
+        at_end: bool = False,
+    ) -> tuple[Session, int] | None:
+        """Reserve ``length`` seconds of a session that overlap no other reserved window; returns (session, start).
+
+        ``at_end``: the window is the session's last ``length`` seconds (the session must end in the run).
+        """
+        order = list(range(len(self.sessions)))
+        self.rnd.shuffle(order)
+        used = self._used.get("livestream", set())
+        order.sort(key=lambda i: self.sessions[i].merchant in used)
+        for i in order:
+            s = self.sessions[i]
+            if pred is not None and not pred(s):
+                continue
+            if at_end:
+                a = s.end - length
+                if s.end > self.t1 - margin or a < max(s.start + 10 * _MIN, self.t0 + margin):
+                    continue
+                starts = [a]
+            else:
+                lo = max(s.start + 5 * _MIN, self.t0 + margin)
+                hi = min(s.end, self.t1) - margin - length
+                if hi <= lo:
+                    continue
+                starts = [self.rnd.randrange(lo, hi + 1) for _ in range(8)]
+            windows = self._session_windows.setdefault(s.session_id, [])
+            for a in starts:
+                if all(a + length <= x or a >= y for x, y in windows):
+                    windows.append((a, a + length))
+                    return s, a
+        return None
+
+    def _speech(
+        self, label: str, family: str, kind: str, say: Callable[[random.Random, Sku], str], *,
+        n: int = 1, gap: tuple[int, int] = (40, 150), what: str,
+    ) -> tuple[Incident, Session, int, list[str]] | None:
+        """``n`` host utterances ``say(rnd, current item)`` in one room, ``gap`` seconds apart.
+
+        Returns (incident, session, first time, texts as spoken — filled in at generation).
+        """
+        slot = self._session_slot(n * gap[1] + 60)
+        if slot is None:
+            return None
+        s, at = slot
+        inc = self._new(label, family, kind, s.merchant, s.room_id, what)
+        rnd = self._rand(inc)
+        said: list[str] = []
+
+        def make(sku: Sku, link: float) -> Speech:
+            text = say(rnd, sku)
+            said.append(text)
+            inc.note = f"{what}: " + " / ".join(said)
+            return text, [], round(rnd.uniform(0.88, 0.98), 3)
+
+        t = at
+        for _ in range(n):
+            s.hooks.append(SpeechHook(t, make, inc, host=True))
+            t += self.rnd.randrange(*gap)
+        return inc, s, at, said
+
+    def _listing_pick(self, family: str, pred: Callable[[Sku], bool] | None) -> tuple[int, int] | None:
+        """(merchant, SKU) for a listing incident: a free SKU matching ``pred``."""
+        m_idx = self._pick(family, self._merchants_with_free_sku(pred))
+        if m_idx is None:
+            return None
+        return m_idx, self.rnd.choice(self._free_skus(m_idx, pred))
+
+    def _whole_run(self, inc: Incident, g: int, fields: dict) -> None:
+        """Show ``fields`` on SKU ``g`` in every snapshot of the run (its initial sync included), plus one copy edit."""
+        self.plan.add_segment(g, Segment(self.t0, self.t1 + 1, fields, inc), price=False)
+        lo, hi = self.t0 + 2 * _HOUR, self.t1 - 5 * _MIN
+        if hi > lo and self.rnd.random() < 0.5:
+            t = self._time(lo, hi)
+            self._at(t, lambda: self.listings.snapshot(g, t))
+
+    def _segment(self, inc: Incident | None, g: int, fields: dict, start: int, end: int, *, price: bool,
+                 change: str = "snapshot") -> None:
+        """Override SKU ``g`` over [start, end) with a snapshot at ``start`` and a restoring one at ``end``."""
+        self.plan.add_segment(g, Segment(start, end, fields, inc), price=price)
+        self._at(start, lambda: self.listings.snapshot(g, start, change))
+        if end < self.t1:
+            self._at(end, lambda: self.listings.snapshot(g, end, change))
+
+    def _add_sku(
+        self, m_idx: int, *, category: str, product: Product, title: str, detail: str, price: float,
+        licences: list[dict], subtitle: str = "",
+    ) -> int:
+        """A SKU published during the run (a new listing of merchant ``m_idx``); returns its index.
+
+        It gets no background orders, snapshots or price updates: only what the injector emits.
+        """
+        w = self.em.world
+        if self._listing_ids is None:
+            self._listing_ids = {s.listing_id for s in w.skus}
+        while True:
+            lid = str(5 * 10**10 + self.rnd.randrange(10**10))
+            if lid not in self._listing_ids:
+                break
+        self._listing_ids.add(lid)
+        g = len(w.skus)
+        root = CATEGORY_BY_STD[category].root if category in CATEGORY_BY_STD else "其他"
+        w.skus.append(Sku(
+            g=g, merchant=m_idx, listing_id=lid, sku_id=f"{lid}-1", category=category,
+            platform_cat=f"{root}/{product.sub}", product=product, title=title[:120], subtitle=subtitle,
+            detail=detail, brand=w.merchants[m_idx].brand, licences=licences, ref_ratio=None, ref_label=None,
+            ref_note=None, base_price=price, sales_base=0, reviews_base=0,
+            stock=self.rnd.randrange(100, 2000), point=product.points[0],
+        ))
+        w.price = np.append(w.price, price)
+        w.sales = np.append(w.sales, np.zeros(1, np.int64))
+        self.plan.grow(1)
+        self._new_sku_merchants.add(m_idx)
+        return g
+
+    def _new_product_sku(self, m_idx: int) -> int:
+        """A new listing of one of the merchant's usual products (title, detail and licences like its others)."""
+        w = self.em.world
+        m = w.merchants[m_idx]
+        like = w.skus[self.rnd.randrange(m.sku0, m.sku1)]
+        cat = CATEGORY_BY_STD[like.category]
+        prod = self.rnd.choice(cat.products)
+        spec = self.rnd.choice(prod.specs)
+        points = " ".join(self.rnd.sample(prod.points, k=min(2, len(prod.points))))
+        price = nice_price(self.rnd.uniform(*prod.price))
+        return self._add_sku(
+            m_idx, category=cat.std, product=prod, title=f"【新品】{m.brand}{prod.noun} {spec} {points}",
+            detail=_detail(self.rnd, cat, prod), price=price, licences=like.licences,
+            subtitle=self.rnd.choice(SUBTITLES),
+        )
+
+    def _orders_bulk(self, g: int, times: list[int], qtys: list[int]) -> None:
+        """Paid orders of SKU ``g`` at its current price at ``times`` (one action per hour, untagged)."""
+        by_hour: dict[int, list[tuple[int, int]]] = {}
+        for ts, q in zip(times, qtys):
+            by_hour.setdefault(ts // _HOUR, []).append((ts, q))
+        sku = self.em.world.skus[g]
+        seed = self.rnd.getrandbits(40)
+
+        def emit(chunk: list[tuple[int, int]], salt: int) -> Callable[[], None]:
+            def run() -> None:
+                price = float(self.em.world.price[g])
+                n = len(chunk)
+                oids = self.orders.order_ids(n)
+                bh, dh, ah = self.orders.buyers((np.arange(n, dtype=np.uint64) * np.uint64(7919) + np.uint64(salt)))
+                for i, (ts, q) in enumerate(chunk):
+                    self.em.order(
+                        sku, ts, order_id=oids[i], list_price=price, paid=price, qty=q, status="paid", paid_at=ts,
+                        buyer=bh[i], device=dh[i], addr=ah[i], protected=True,
+                    )
+                    self.em.world.sales[g] += q
+            return run
+
+        for k, (hour, chunk) in enumerate(sorted(by_hour.items())):
+            chunk.sort()
+            self._at(chunk[-1][0], emit(chunk, (seed + 104729 * k) & ((1 << 40) - 1)))
+
     # -- entry point ---------------------------------------------------------------
 
     def plan_before_sessions(self, merchants: int, hours: float) -> None:
@@ -177,6 +427,7 @@ class Injector:
     def plan_after_sessions(self, merchants: int, hours: float, sessions: list[Session]) -> None:
         """All other incidents (some need the planned livestream sessions)."""
         self.sessions = sessions
+        self.planned = {kind: planned_count(merchants, hours, rate) for (_, kind, _), rate in RATE_PER_1000.items()}
         for (family, kind, label), rate in RATE_PER_1000.items():
             if family != "price":
                 for _ in range(planned_count(merchants, hours, rate)):
@@ -224,6 +475,7 @@ class Injector:
 
                 for k in range(self.rnd.choice((1, 2))):
                     s.hooks.append(SpeechHook(at + k * self.rnd.randrange(60, 240), make, inc))
+                self._parent(inc, at, ("虚假宣传", "广告"), term.term, s.session_id)
                 return
         times = self._text_time()
         m_idx = self._pick("advertising", self._merchants_with_free_sku())
@@ -241,6 +493,7 @@ class Injector:
             f"ban-tier {term.term} in listing {where}, evasion={label if label != 'plain' else 'none'} ({written})",
         )
         self._listing_text(inc, g, fields, *times)
+        self._parent(inc, times[0], ("虚假宣传", "广告"), term.term)
 
     def ad_medical(self) -> None:
         """Medical / efficacy claims on non-medical goods, in a listing or host speech."""
@@ -259,6 +512,7 @@ class Injector:
                     return text, [], round(rnd.uniform(0.88, 0.98), 3)
 
                 s.hooks.append(SpeechHook(at, make, inc))
+                self._parent(inc, at, ("虚假宣传",), lambda: inc.note.rsplit(": ", 1)[-1], s.session_id)
                 return
         times = self._text_time()
         ok = _medical_claimable
@@ -277,6 +531,7 @@ class Injector:
             f"medical claim on {sku.category} in listing {where}: {claim}",
         )
         self._listing_text(inc, g, fields, *times)
+        self._parent(inc, times[0], ("虚假宣传",), claim)
 
     def benign_terms(self) -> None:
         """Decoy: lawful copy full of words a naive matcher flags (最近, 治愈系, 最佳食用期 …)."""
@@ -334,22 +589,30 @@ class Injector:
             return None
         return m_idx, self.rnd.choice(self._free_skus(m_idx))
 
-    def _orders_at(self, inc: Incident, g: int, price: float, lo: int, hi: int, n: int) -> None:
-        """Schedule ``n`` paid orders of SKU ``g`` at exactly ``price`` in [lo, hi), tagged."""
+    def _orders_at(
+        self, inc: Incident, g: int, price: float, lo: int, hi: int, n: int, *, tag: bool = True,
+        list_price: float | None = None,
+    ) -> None:
+        """Schedule ``n`` paid orders of SKU ``g`` at exactly ``price`` in [lo, hi), tagged unless ``tag`` is false.
+
+        ``list_price`` (default ``price``): the unit list price when ``price`` is a checkout discount.
+        """
         times = sorted(self.rnd.randrange(lo, max(lo + 1, hi)) for _ in range(n))
         qtys = [1 if self.rnd.random() < 0.85 else 2 for _ in range(n)]
         sku = self.em.world.skus[g]
+        listed = price if list_price is None else list_price
 
         def emit(ts: int, qty: int) -> Callable[[], None]:
             def run() -> None:
                 oid = self.orders.order_ids(1)[0]
                 bh, dh, ah = self.orders.buyers(np.array([self.rnd.getrandbits(40)], dtype=np.uint64))
                 eid = self.em.order(
-                    sku, ts, order_id=oid, list_price=price, paid=price, qty=qty, status="paid", paid_at=ts,
+                    sku, ts, order_id=oid, list_price=listed, paid=price, qty=qty, status="paid", paid_at=ts,
                     buyer=bh[0], device=dh[0], addr=ah[0], protected=True,
                 )
                 self.em.world.sales[g] += qty
-                inc.add(eid, ts)
+                if tag:
+                    inc.add(eid, ts)
             return run
 
         for ts, qty in zip(times, qtys):
@@ -397,6 +660,7 @@ class Injector:
         self._orders_at(inc, g, P, max(self.t0 + 35 * _MIN, t_p - 8 * _HOUR), t_p - 5 * _MIN, self.rnd.randint(2, 4))
         fields = {"price": shown, "ref": ref, "label": label, "promo": self._promo(t_p, end, shown, ref, "限时折扣")}
         self._price_segments(inc, g, [(t_p, end, fields)], end)
+        self._parent(inc, t_p, ("价格",), f"页面标示「{label}{ref:g}元」，但此前一直卖{P:g}元，怀疑虚构原价。")
 
     def price_raise_then_cut(self) -> None:
         """Price raised ≥ 30 % briefly, then a promotion using the raised price as reference (PR-03)."""
@@ -427,6 +691,7 @@ class Injector:
              (t_c, end, {"price": promo_price, "ref": raised, "label": "原价", "promo": promo})],
             end,
         )
+        self._parent(inc, t_c, ("价格",), f"先涨价到{raised:g}元再标「原价{raised:g}元」打折，此前一直卖{P:g}元。")
 
     def price_genuine_cut(self) -> None:
         """Decoy: a real cut whose 原价 equals the true 7-day lowest paid price."""

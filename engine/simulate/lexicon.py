@@ -245,3 +245,283 @@ GROUP_TEXTS: dict[str, tuple[str, ...]] = {
         "{n}与宣传严重不符，质量很差，商家不予退换。",
     ),
 }
+
+
+# =====================================================================
+# Wording of the cn-platform pack's incident kinds (violations and the
+# lawful look-alikes used as their decoys). Background copy never contains
+# any of the violating patterns below; tests/simulate/test_background.py
+# checks that with the regular expressions of the same names.
+# =====================================================================
+
+# ------------------------------------------------ ad_caution (caution tier)
+
+#: Caution-tier superlatives (广告法 9(3) near-synonyms that need context).
+CAUTION_TERMS: tuple[str, ...] = (
+    "遥遥领先", "领先", "唯一", "独家", "首家", "首选", "首创", "领导品牌", "领袖品牌", "王牌", "冠军", "销冠",
+    "万能", "百分百", "100%", "永久",
+)
+#: Claim nouns: a caution term within 6 characters of one of these is a claim about the product.
+CLAIM_NOUNS: tuple[str, ...] = ("销量", "品质", "效果", "品牌", "产品", "正品", "配方", "技术", "功效")
+#: Violating copy: the caution term sits right next to a claim noun ({n} = product noun).
+CAUTION_LISTING: tuple[str, ...] = (
+    "{n}销量遥遥领先，回购率高",
+    "行业领导品牌，品质专注{n}十余年",
+    "唯一正品渠道，假一赔十",
+    "全国首家品牌直营，{n}放心选",
+    "效果100%看得见",
+    "{n}品质首选，送礼自用",
+    "首创技术，{n}更耐用",
+    "王牌产品，{n}复购率高",
+    "销冠产品，{n}人手一件",
+    "万能产品，一物多用",
+    "正品百分百，放心下单",
+    "冠军品质，{n}之选",
+    "技术领先同行十年",
+    "品质永久保证",
+)
+#: Caution-tier claims about a formula (only on food, cosmetics and health food).
+CAUTION_FORMULA: tuple[str, ...] = ("独家配方，{n}口碑之选", "{n}采用独家配方，功效百分百")
+FORMULA_CATS = ("食品", "化妆品", "保健食品")
+CAUTION_SPEECH: tuple[str, ...] = (
+    "家人们，这个{n}销量遥遥领先",
+    "我们是行业领导品牌，品质放心，{n}放心拍",
+    "这个{n}正品百分百，家人们放心",
+    "效果百分百看得见，家人们冲",
+    "王牌产品，我们家卖得最久的{n}",
+    "{n}品质首选，闭眼入",
+    "唯一正品渠道就在我们直播间",
+)
+#: Lawful look-alikes (decoy ``ad_caution_lookalike``); the caution characters appear only inside
+#: the compounds of ``CAUTION_ALLOW`` (or with no claim noun nearby).
+CAUTION_DECOY_LISTING: tuple[str, ...] = (
+    "每件产品附唯一标识溯源码，扫码可查批次。",
+    "冠军赛同款配色，现货发售。",
+    "更多款式请返回店铺首页查看。",
+    "新人首单立减5元，领券后下单。",
+    "本店为{brand}品牌华东地区独家授权经销商，授权书编号SQ{y}{d4}。",
+)
+CAUTION_DECOY_COTTON = "面料成分：100%纯棉，以吊牌标注为准。"  # apparel and bedding only (a composition fact)
+#: Compounds that make a caution term lawful (the allowlist a rule needs for the decoys above).
+CAUTION_ALLOW: tuple[str, ...] = ("唯一标识", "冠军赛", "首页", "首单", "100%纯棉", "独家授权经销")
+
+# ------------------------------------------- ad_state_endorsement (AD-05)
+
+STATE_TERMS: tuple[str, ...] = (
+    "特供", "专供", "国家免检", "免检产品", "国家领导人推荐", "国宴指定", "人民大会堂专用", "驰名商标",
+)
+STATE_LISTING: tuple[str, ...] = (
+    "国宴指定{n}，品质有保障",
+    "人民大会堂专用{n}",
+    "国家领导人推荐的{n}",
+    "机关特供{n}，内部渠道",
+    "政府机关专供，{n}限量供应",
+    "国家免检产品，质量放心",
+    "免检产品，出厂直发",
+    "驰名商标，{brand}{n}",
+)
+STATE_SPEECH: tuple[str, ...] = (
+    "家人们，我们这个{n}是国宴指定的",
+    "这可是特供的{n}，外面买不到",
+    "驰名商标，大品牌放心买",
+    "国家领导人推荐的{n}，今天直播间有",
+    "国家免检产品，家人们放心拍",
+)
+#: Lawful history sentences (decoy ``ad_state_history``): 专供出口 (export-only production) and a past
+#: B2B supply fact introduced by 曾为.
+STATE_DECOY_LISTING: tuple[str, ...] = (
+    "本厂曾为专供出口企业，2015年起转为内销。",
+    "该款原为专供出口型号，现已在国内上市。",
+    "品牌历史：本厂1998年曾为航空配餐特供企业。",
+)
+STATE_ALLOW: tuple[str, ...] = ("专供出口", "曾为")
+
+# ------------------------------------------------ ad_unsourced_claim (AD-07)
+
+UNSOURCED_LISTING: tuple[str, ...] = (
+    "研究表明，坚持使用{n}的人满意度更高。",
+    "数据显示，{p}%的用户购买后选择回购。",
+    "实验证明，{n}耐用性提升{q}%。",
+    "{p}%的用户反馈{n}好用。",
+)
+#: Claims that only make sense for skin-contact goods.
+UNSOURCED_SKIN: tuple[str, ...] = ("临床证明，{n}温和不刺激。",)
+SKIN_CATS = ("化妆品", "母婴用品")
+PATENT_LISTING: tuple[str, ...] = ("采用专利技术，{n}更耐用。", "专利设计，{n}使用更省心。")
+#: Source markers that make the same sentences lawful (decoy ``ad_sourced_claim``).
+SOURCE_MARKERS: tuple[str, ...] = (
+    "（数据来源：{zh}消费研究院{y}年用户调研报告）",
+    "（来源：{zh}检测技术有限公司{y}年检测报告，编号JC{y}{d4}）",
+)
+PATENT_DECOY = "采用专利技术（专利号：{no}），{n}更耐用。"
+
+# ------------------------------------------------ ad_invented_effect (AD-06)
+
+#: Efficacy-time claims by category (non-medical goods), listing and speech alike.
+EFFECT_CLAIMS: dict[str, tuple[str, ...]] = {
+    "食品": ("坚持吃7天瘦10斤", "3天见效，肚子小一圈", "21天瘦15斤", "孩子吃了30天长高5厘米"),
+    "食用农产品": ("每天吃一点，7天瘦5斤",),
+    "化妆品": ("一周白三度", "21天祛斑", "坚持用28天祛斑", "3天见效"),
+    "保健食品": ("孩子吃了30天长高5厘米", "3天见效"),
+}
+EFFECT_GENERIC = "用了3天见效"  # host speech about goods with no category-specific claim
+EFFECT_SPEECH_PREFIX = ("家人们，这个{n}", "真的，我们家这个{n}", "好多粉丝反馈，{n}")
+#: Service periods that look like efficacy periods (decoy ``ad_service_period``).
+SERVICE_PERIOD_LISTING: tuple[str, ...] = ("支持7天无理由退换。", "下单后3天内发货。", "本店支持30天价保。")
+SERVICE_PERIOD_SPEECH: tuple[str, ...] = ("家人们放心，支持7天无理由退换", "今天拍的3天内发货", "我们家支持30天价保")
+
+# ------------------------------------------------------- drug_guarantee (AD-03)
+
+DRUG_GUARANTEES: tuple[str, ...] = (
+    "无副作用，放心使用",
+    "100%有效，无效退款",
+    "临床治愈率98%",
+    "有效率95%以上，无副作用",
+    "保证治愈，不再复发",
+    "药到病除",
+)
+
+# --------------------------------------------------- health food (AD-04)
+
+HEALTH_DISEASE_CLAIMS: tuple[str, ...] = (
+    "长期服用可预防高血压",
+    "治疗失眠，一觉到天亮",
+    "辅助降血糖，糖友必备",
+    "抗肿瘤，增强体质",
+    "预防高血压和中风",
+)
+HEALTH_WARNING = "本品不能代替药物"
+#: Approved-function wording of the decoy ``health_food_approved`` (with the mandatory warning).
+HEALTH_APPROVED = "【保健功能】{f}（经注册的保健功能，以批准证书为准）。"
+
+# ------------------------------------------------------ infant formula (AD-04)
+
+INFANT_CLAIMS: tuple[str, ...] = (
+    "添加DHA，益智健脑",
+    "提高免疫力，宝宝少生病",
+    "增强抵抗力",
+    "保护肠道健康",
+    "可替代母乳",
+    "配方接近母乳",
+)
+INFANT_PLAIN: tuple[str, ...] = (
+    "【配料】生牛乳、脱盐乳清粉、乳糖、植物油、浓缩乳清蛋白粉、低聚半乳糖、维生素、矿物质。",
+    "【营养成分】每100g含能量2100kJ、蛋白质11.5g、脂肪26.0g、碳水化合物55.0g。",
+    "【产品类型】乳基婴儿配方食品，配方注册号见罐身。",
+)
+
+# ------------------------------------------------------- price texts
+
+LOWEST_CLAIMS: tuple[str, ...] = ("全网最低价", "历史最低价", "史上最低价")
+LOWER_THAN_USUAL = "双11活动价，比平时低{x}元"
+
+# ----------------------------------------------------- livestream texts
+
+#: Scarcity lines (LV-08); {x} is a small number.
+SCARCITY_SPEECH: tuple[str, ...] = (
+    "最后{x}单了家人们，拍完就没了",
+    "仅剩{x}件了，抓紧时间",
+    "马上下架了，还没拍的赶紧",
+    "最后一波福利了家人们",
+    "库存告急，库存告急，手慢无",
+)
+SELLOUT_SPEECH: tuple[str, ...] = ("仅剩{x}件了，拍完就没有了", "现在仅剩{x}件，还没拍的家人抓紧")
+
+#: Off-platform diversion (LV-11) in speech and listing copy; {wx} is an invented account name.
+OFFPLATFORM_SPEECH: tuple[str, ...] = (
+    "想要便宜的家人加我微信，私下转账再少十块",
+    "私信下单的家人我给你们单独留",
+    "V信搜一下{wx}，福利都在群里",
+    "扫码加群，群里天天发券",
+    "加群领券，主页有二维码",
+    "薇信同号{wx}，批发价私聊",
+)
+OFFPLATFORM_LISTING: tuple[str, ...] = (
+    "下单前请先加我微信{wx}咨询，私下转账再优惠10元。",
+    "加群领券：扫码加群，每周福利。",
+    "拍前请私信下单，V信：{wx}。",
+    "薇信同号{wx}，批发价另议。",
+    "详情vx：{wx}。",
+)
+ONPLATFORM_SPEECH: tuple[str, ...] = (
+    "有问题的家人直接联系平台客服",
+    "售后问题请在平台内私信客服，我们都会处理",
+)
+ONPLATFORM_LISTING: tuple[str, ...] = (
+    "如有问题请联系平台客服，或在平台内私信客服处理。",
+    "点击页面右下角客服按钮，在线客服为您服务。",
+)
+OFFPLATFORM_TERMS: tuple[str, ...] = ("加微信", "加我微信", "薇信", "V信", "vx", "私信下单", "扫码加群", "加群领券", "私下转账")
+
+#: Prohibited goods (LV-06): (term, title template, category_std, platform category, price band).
+PROHIBITED_ITEMS: tuple[tuple[str, str, str, str, tuple[float, float]], ...] = (
+    ("电子烟", "一次性电子烟 水果味 6000口", "其他", "其他/电子烟", (39, 89)),
+    ("烟油", "电子烟烟油 30ml 多口味可选", "其他", "其他/电子烟", (29, 69)),
+    ("弓弩", "户外狩猎弓弩 全金属 配箭", "其他", "户外/狩猎", (299, 899)),
+    ("仿真枪", "合金仿真枪 1:1 可发射", "其他", "玩具/仿真", (129, 399)),
+    ("象牙", "天然象牙雕刻摆件", "其他", "收藏/摆件", (999, 3999)),
+    ("穿山甲", "穿山甲鳞片 中药材 50g", "其他", "滋补/药材", (199, 599)),
+)
+PROHIBITED_DRUGS: tuple[tuple[str, str, str, str, tuple[float, float]], ...] = (
+    ("米非司酮", "米非司酮片 25mg*3片", "药品", "处方药/计划生育", (39, 89)),
+    ("麻黄碱", "复方感冒片 含麻黄碱 24片", "药品", "OTC/感冒用药", (15, 39)),
+)
+PROHIBITED_SPEECH: tuple[str, ...] = (
+    "家人们，{t}也有货，要的扣1",
+    "今天{t}也上链接了，数量不多",
+    "需要{t}的家人，今天有现货",
+)
+PROHIBITED_TERMS: tuple[str, ...] = ("电子烟", "烟油", "米非司酮", "麻黄碱", "弓弩", "管制刀具", "仿真枪", "象牙", "穿山甲")
+#: Lawful goods whose names are close to prohibited ones (decoy ``prohibited_lookalike``).
+LOOKALIKE_GOODS: tuple[tuple[str, str, str, str, tuple[float, float]], ...] = (
+    ("电子秤", "厨房电子秤 5kg/0.1g 高精度 烘焙", "家居日用", "厨房工具/电子秤", (29, 69)),
+    ("戒烟贴", "草本戒烟贴 30贴装", "家居日用", "成人用品/戒烟", (29, 59)),
+)
+LOOKALIKE_COLOUR = "象牙白"  # a colour name on apparel; contains 象牙 but is not ivory
+LOOKALIKE_ALLOW: tuple[str, ...] = ("象牙白",)
+
+# ------------------------------------------------------- merchant texts
+
+CASHBACK_LISTING: tuple[str, ...] = (
+    "好评返现5元，联系客服领取。",
+    "晒图返5元红包。",
+    "五星好评送小礼品一份。",
+    "好评截图返红包，联系客服。",
+)
+CASHBACK_SPEECH: tuple[str, ...] = (
+    "收到货的家人五星好评送运费险",
+    "好评截图发客服返红包",
+    "晒图返5元，记得找客服",
+    "好评返现，家人们记得联系客服",
+)
+CASHBACK_TERMS: tuple[str, ...] = ("好评返现", "晒图返", "五星好评送", "好评截图返", "好评送", "返红包")
+REVIEW_INVITE_LISTING = "收到商品后欢迎真实评价，有问题请先联系客服。"
+REVIEW_INVITE_SPEECH = "收到货的家人欢迎真实评价"
+
+# ----------------------------------------------------- complaints
+
+#: Complaint texts that quote an advertising / medical / price violation (complaint_confirms_warning).
+CONFIRM_TEXTS: dict[str, tuple[str, ...]] = {
+    "虚假宣传": (
+        "商品页面宣称「{c}」，收到后发现与宣传不符，要求退款。",
+        "商家宣传「{c}」，实际使用没有效果，涉嫌虚假宣传。",
+    ),
+    "广告": ("商品页面使用「{c}」等广告用语，涉嫌违反广告法。",),
+    "直播": ("在直播间购买，主播宣称「{c}」，收到后与宣传严重不符。",),
+    "价格": ("{c}",),
+}
+
+#: Professional claimants' templates (职业索赔): one problem category and demand each; {d} date, {n} goods.
+PRO_TEMPLATES: tuple[tuple[str, str, str], ...] = (
+    ("食品安全", "十倍赔偿",
+     "本人于{d}在该店铺购买{n}，收到后发现商品标签未标注生产许可证编号，不符合食品安全国家标准，"
+     "依据《食品安全法》第一百四十八条要求商家支付价款十倍赔偿，并请求依法查处。"),
+    ("食品安全", "十倍赔偿",
+     "{d}在网店购买{n}，经查该产品标签存在违反GB 7718的情形，属于不符合食品安全标准的食品，请求责令商家十倍赔偿并立案调查。"),
+    ("虚假宣传", "三倍赔偿",
+     "本人于{d}购买{n}，商家在商品页面作虚假宣传，构成欺诈，依据《消费者权益保护法》第五十五条要求三倍赔偿，请依法查处。"),
+    ("虚假宣传", "三倍赔偿",
+     "{d}在该店购买{n}，商品详情页宣传内容与实际不符，涉嫌欺诈消费者，要求三倍赔偿，并请贵局依法立案。"),
+    ("广告", "三倍赔偿",
+     "该店铺{n}详情页使用违法广告用语，违反《广告法》第九条，本人于{d}购买，要求三倍赔偿并依法处罚。"),
+)

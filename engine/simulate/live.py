@@ -9,9 +9,12 @@ emitted). Each session has its own random streams for metrics and for speech.
 An honest room reports ``online_displayed`` ≈ ``online_measured`` (within
 5 %), about a fifth of leaving viewers stayed under 3 s, 4-14 % new accounts,
 and a traffic mix dominated by recommendation. Host speech comes every 10-20 s
-and, when it quotes a price, quotes the current link price. Injected
-behaviour (fake viewers, a paid-traffic surge, violating or lawful-looking
-speech) is attached to a session as hooks by :mod:`engine.simulate.inject`.
+and, when it quotes a price, quotes the current link price. Background live
+orders are never cancelled or refunded. Injected behaviour is attached to a
+session by :mod:`engine.simulate.inject`: fake viewers, a paid-traffic surge,
+speech hooks (violating or lawful-looking speech), metric windows (an AI
+label hidden or shown), pinned items with a scripted displayed stock (fake
+scarcity, a genuine sell-out) and scripted extra orders (brushing, returns).
 """
 from __future__ import annotations
 
@@ -26,7 +29,6 @@ from engine.simulate.build import SCHEMA_VER, Emitter
 from engine.simulate.catalog import nice_price, pick_weighted
 from engine.simulate.clock import CST_OFFSET_S
 from engine.simulate.ids import sub_seed
-from engine.simulate.merchants import Sku
 from engine.simulate.plan import Plan
 from engine.simulate.streams import OrderStream
 from engine.simulate.truth import Incident
@@ -68,11 +70,79 @@ class PaidSurge:
 
 @dataclass(slots=True)
 class SpeechHook:
-    """Replace the first utterance at or after ``at`` with ``make(sku, link_price)``."""
+    """Replace the first utterance at or after ``at`` with ``make(sku, link_price)``.
+
+    ``timed``: ``make`` also gets the utterance time and the displayed stock
+    (``make(sku, link, t, stock)``); ``host``: the speaker is the host (not the
+    assistant) unless the room is an AI avatar's.
+    """
 
     at: int
-    make: Callable[[Sku, float], Speech]
+    make: Callable[..., Speech]
     incident: Incident
+    timed: bool = False
+    host: bool = False
+
+
+@dataclass(slots=True)
+class Pin:
+    """The host keeps one item on the link during [start, end) with a scripted displayed stock.
+
+    ``mode`` "flat": the stock shown stays at its value when the window opens
+    (at least ``floor``) and only moves up at ``restocks`` (time, units);
+    "sellout": it falls from ``first`` to 0 evenly and reaches 0 one minute
+    before ``end``.
+    """
+
+    start: int
+    end: int
+    item: tuple[int, float]
+    mode: str
+    floor: int = 0
+    first: int = 0
+    restocks: tuple[tuple[int, int], ...] = ()
+    base: int | None = None
+
+    def stock_at(self, t: int, real: int) -> int:
+        """Displayed stock at ``t`` (``real``: what the honest counter would show)."""
+        if self.mode == "sellout":
+            span = max(60, self.end - self.start - 60)
+            return max(0, math.ceil(self.first * (1.0 - (t - self.start) / span)))
+        if self.base is None:
+            self.base = max(real, self.floor)
+        return self.base + sum(n for at, n in self.restocks if at <= t)
+
+
+@dataclass(slots=True)
+class MetricWindow:
+    """Metrics in [start, end) belong to ``incident``; ``ai_label`` overrides ``ai_label_visible``."""
+
+    start: int
+    end: int
+    incident: Incident
+    ai_label: bool | None = None
+
+
+@dataclass(slots=True)
+class Brush:
+    """Extra live orders during [start, end): ``n`` in all, a scripted share later cancelled/refunded.
+
+    ``outcomes[i]``: 0 kept, 1 cancelled (minutes later), 2 refunded (hours
+    later), for the i-th extra order. Buyers come from ``buyers`` (pool of
+    buyer numbers; devices and addresses follow the buyer) when given, else
+    are fresh. Only the cancellation / refund events are tagged.
+    """
+
+    start: int
+    end: int
+    n: int
+    outcomes: list[int]
+    delays: tuple[tuple[int, int], tuple[int, int]]  # (cancel lo, hi), (refund lo, hi) in seconds
+    buyers: list[int]
+    devices: list[str]
+    rnd: random.Random
+    incident: Incident
+    done: int = 0
 
 
 @dataclass(slots=True)
@@ -95,6 +165,9 @@ class Session:
     fake: list[FakeViewers] = field(default_factory=list)
     surge: list[PaidSurge] = field(default_factory=list)
     hooks: list[SpeechHook] = field(default_factory=list)
+    pins: list[Pin] = field(default_factory=list)
+    windows: list[MetricWindow] = field(default_factory=list)
+    brush: list[Brush] = field(default_factory=list)
     # generation state
     rnd: random.Random | None = None  # metrics and live orders
     urnd: random.Random | None = None  # speech (separate so hour slicing never reorders draws)
@@ -107,7 +180,18 @@ class Session:
 
     def item_at(self, ts: int) -> tuple[int, float]:
         """(global SKU index, link price) of the item on the link at ``ts``."""
+        if self.pins:
+            for p in self.pins:
+                if p.start <= ts < p.end:
+                    return p.item
         return self.items[((ts - self.start) // self.rotation) % len(self.items)]
+
+    def pin_at(self, ts: int) -> Pin | None:
+        """The pinned-item window covering ``ts``, if any."""
+        for p in self.pins:
+            if p.start <= ts < p.end:
+                return p
+        return None
 
     def fake_at(self, ts: int) -> FakeViewers | None:
         """The fake-viewer window covering ``ts``, if any."""
@@ -236,6 +320,8 @@ class LiveStream:
             self._metrics(s, t, prev, online, surge)
         if t < s.end and t >= self.t0:
             self._orders(s, t, online)
+            if s.brush:
+                self._brush(s, t)
 
     def _orders(self, s: Session, t: int, online: float) -> None:
         """Live orders in [t, t+60) on the current item (reported by the next metric)."""
@@ -262,6 +348,54 @@ class LiveStream:
             s.sold += qty
             s.pending_orders += 1
             s.pending_gmv += link * qty
+
+    def _brush(self, s: Session, t: int) -> None:
+        """Scripted extra orders of a :class:`Brush` window in [t, t+60), and their later cancellations."""
+        for b in s.brush:
+            if not b.start <= t < b.end:
+                continue
+            minutes = max(1, (b.end - b.start) // METRIC_PERIOD_S)
+            k = (t - b.start) // METRIC_PERIOD_S + 1
+            due = min(b.n, b.n * k // minutes) - b.done
+            if due <= 0:
+                continue
+            rnd = b.rnd
+            g, link = s.item_at(t)
+            w = self.em.world
+            sku = w.skus[g]
+            orders = self.orders
+            for ts in sorted(t + rnd.randrange(METRIC_PERIOD_S) for _ in range(due)):
+                if ts >= self.t1:
+                    break
+                outcome = b.outcomes[b.done]
+                b.done += 1
+                if b.buyers:
+                    who = b.buyers[rnd.randrange(len(b.buyers))]
+                    bh, _, ah = orders.one_buyer(who)
+                    dh = b.devices[who % len(b.devices)]
+                else:
+                    bh, dh, ah = orders.one_buyer(rnd.getrandbits(40))
+                oid = orders.one_order_id()
+                self.em.order(
+                    sku, ts, order_id=oid, list_price=link, paid=link, qty=1, status="paid",
+                    paid_at=ts, buyer=bh, device=dh, addr=ah, session_id=s.session_id, protected=True,
+                )
+                w.sales[g] += 1
+                s.sold += 1
+                s.pending_orders += 1
+                s.pending_gmv += link
+                if outcome:
+                    lo, hi = b.delays[outcome - 1]
+                    t2 = min(ts + rnd.randint(lo, hi), self.t1 - 1 - rnd.randrange(60))
+                    if t2 <= ts:
+                        t2 = ts + 1
+                    status = "cancelled" if outcome == 1 else "refunded"
+                    eid = self.em.order(
+                        sku, t2, order_id=oid, list_price=link, paid=link, qty=1, status=status, paid_at=ts,
+                        refund_at=t2 if outcome == 2 else None, buyer=bh, device=dh, addr=ah,
+                        session_id=s.session_id, protected=True,
+                    )
+                    b.incident.add(eid, t2)
 
     def _metrics(self, s: Session, t: int, prev: float, online: float, surge: PaidSurge | None) -> None:
         rnd = s.rnd
@@ -336,15 +470,24 @@ class LiveStream:
             "top_device_model_share": round(dev_share, 3),
             "is_ai_avatar": s.ai,
         }
+        win = None
+        if s.windows:
+            for mw in s.windows:
+                if mw.start <= t < mw.end:
+                    win = mw
         if s.ai:
-            doc["ai_label_visible"] = True
+            doc["ai_label_visible"] = True if win is None or win.ai_label is None else win.ai_label
         doc["current_item_id"] = sku.sku_id
         doc["link_price"] = link
-        doc["stock_displayed"] = max(0, sku.stock - s.sold)
+        real = max(0, sku.stock - s.sold)
+        pin = s.pin_at(t) if s.pins else None
+        doc["stock_displayed"] = real if pin is None else pin.stock_at(t, real)
         tag = fake.incident if fake is not None else surge.incident if surge is not None else None
-        em.push(doc, recv, tag is not None)
+        em.push(doc, recv, tag is not None or win is not None)
         if tag is not None:
             tag.add(doc["event_id"], t)
+        if win is not None:
+            win.incident.add(doc["event_id"], t)
 
     def _utter(self, s: Session, t: int) -> None:
         rnd = s.urnd
@@ -355,7 +498,12 @@ class LiveStream:
         hook = None
         if s.hooks and s.hooks[0].at <= t:
             hook = s.hooks.pop(0)
-            text, mentions, conf = hook.make(sku, link)
+            if hook.timed:
+                real = max(0, sku.stock - s.sold)
+                pin = s.pin_at(t) if s.pins else None
+                text, mentions, conf = hook.make(sku, link, t, real if pin is None else pin.stock_at(t, real))
+            else:
+                text, mentions, conf = hook.make(sku, link)
         else:
             x = rnd.random()
             if x < 0.03:
@@ -364,9 +512,12 @@ class LiveStream:
                 lower = nice_price(link * (0.7 + 0.22 * rnd.random()))
                 text, mentions = rnd.choice(lexicon.CONDITION_SPEECH).format(p=phrases.money(lower)), [lower]
             else:
-                text, mentions = phrases.host_line(
-                    rnd, sku.category, sku.product.noun, sku.point, link, max(0, sku.stock - s.sold)
-                )
+                stock = max(0, sku.stock - s.sold)
+                if s.pins:
+                    pin = s.pin_at(t)
+                    if pin is not None:
+                        stock = pin.stock_at(t, stock)
+                text, mentions = phrases.host_line(rnd, sku.category, sku.product.noun, sku.point, link, stock)
             y = rnd.random()
             conf = round(0.86 + 0.13 * y / 0.92, 3) if y < 0.92 else round(0.6 + 0.26 * (y - 0.92) / 0.08, 3)
         recv = t + em.sink.delay()
@@ -390,6 +541,8 @@ class LiveStream:
         }
         if rnd.random() < 0.1:
             doc["ocr_text"] = f"直播专享价 ¥{phrases.money(link)}"
+        if hook is not None and hook.host and not s.ai:
+            doc["speaker"] = "host"
         em.push(doc, recv, hook is not None)
         if hook is not None:
             hook.incident.add(doc["event_id"], t)

@@ -30,6 +30,8 @@ LIVE_SHARE = 0.10
 NATURAL_PERSON_SHARE = 0.05
 INDIVIDUAL_BUSINESS_SHARE = 0.08
 HOME_SHARE = 0.75
+#: Food shops that only sell pre-packaged food and show a 备案 instead of a 食品经营许可证.
+PREPACK_ONLY_SHARE = 0.25
 
 
 @dataclass(slots=True)
@@ -144,16 +146,28 @@ def _detail(rnd: random.Random, cat: Category, prod: Product) -> str:
 
 
 def _licences(rnd: random.Random, cat: Category, region: str, shop_licence: dict[str, str]) -> list[dict]:
+    """The licence shown on a listing of ``cat``; one number per shop for shop-level licences.
+
+    A food shop shows either a 食品经营许可证 or, if it only sells pre-packaged food
+    (``PREPACK_ONLY_SHARE`` of food shops), the 仅销售预包装食品备案 that replaces it.
+    """
     if not cat.licence:
         return []
-    if cat.licence in ("食品经营许可证", "药品网络销售备案") and cat.licence in shop_licence:
-        no = shop_licence[cat.licence]
+    kind = cat.licence
+    if kind == "食品经营许可证":
+        if "_food" not in shop_licence:
+            shop_licence["_food"] = "仅销售预包装食品备案" if rnd.random() < PREPACK_ONLY_SHARE else kind
+        kind = shop_licence["_food"]
+    if kind in ("食品经营许可证", "仅销售预包装食品备案", "药品网络销售备案") and kind in shop_licence:
+        no = shop_licence[kind]
     else:
-        no = catalog.licence_no(rnd, cat.licence, region)
-        shop_licence.setdefault(cat.licence, no)
-    lic = {"type": cat.licence, "no": no}
-    if cat.licence == "食品经营许可证":
+        no = catalog.licence_no(rnd, kind, region)
+        shop_licence.setdefault(kind, no)
+    lic = {"type": kind, "no": no}
+    if kind == "食品经营许可证":
         lic["scope"] = "预包装食品（含冷藏冷冻食品）销售"
+    elif kind == "仅销售预包装食品备案":
+        lic["scope"] = "仅销售预包装食品"
     lic["valid_to"] = f"{rnd.randint(2027, 2030)}-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}"
     return [lic]
 

@@ -23,15 +23,38 @@ from engine.simulate.truth import Incident
 class Segment:
     """A time span [start, end) in which a SKU's listing differs from its base.
 
-    ``fields`` may set ``price``, ``ref``, ``label``, ``note``, ``promo``,
-    ``title``, ``subtitle``, ``detail``. Events of the SKU in the span that
-    show these fields are tagged with ``incident`` (if any).
+    ``fields`` may set ``price``, ``ref``, ``label``, ``note``, ``promo``
+    (``None`` hides the store promotion), ``title``, ``subtitle``, ``detail``,
+    ``licences`` (``[]`` shows none), ``patent``, ``feed``, ``coupon``,
+    ``member`` and ``sales_jump`` (a :class:`SalesJump`). Events of the SKU in
+    the span that show these fields are tagged with ``incident`` (if any).
     """
 
     start: int
     end: int
     fields: dict[str, Any]
     incident: Incident | None = None
+
+
+@dataclass(slots=True)
+class SalesJump:
+    """A displayed sales count inflated from the first snapshot at or after the segment start.
+
+    The fake part is fixed when first shown: ``floor`` plus ``per_unit`` × every
+    unit the SKU sold so far in the run (so it exceeds 500 + 5 × any number of
+    orders observed before it), plus ``noise``.
+    """
+
+    floor: int
+    per_unit: int
+    noise: int
+    extra: int | None = None
+
+    def value(self, sold: int) -> int:
+        """The fake part of the displayed count (computed once)."""
+        if self.extra is None:
+            self.extra = self.floor + self.per_unit * sold + self.noise
+        return self.extra
 
 
 @dataclass(slots=True)
@@ -61,8 +84,15 @@ class Plan:
         self.price_watch = np.zeros(n_skus, dtype=bool)  # SKUs whose orders follow segments
         self.reserved = np.zeros(n_skus, dtype=bool)  # SKUs owned by an injector (no random updates)
         self.boosts: dict[int, list[Boost]] = {}
+        #: merchant -> (licence_info_displayed shown on all its listings, incident tagging them)
+        self.licence_hidden: dict[int, tuple[bool, Incident]] = {}
         self._actions: list[Action] = []
         self._seq = 0
+
+    def grow(self, k: int) -> None:
+        """Room for ``k`` SKUs added after the world was built (new listings)."""
+        self.price_watch = np.concatenate([self.price_watch, np.zeros(k, bool)])
+        self.reserved = np.concatenate([self.reserved, np.ones(k, bool)])
 
     # -- SKU segments ---------------------------------------------------------
 

@@ -17,6 +17,9 @@ price updates (~4 % of SKUs per day, ±12 %) and copy edits pushed as
 snapshots (~3 % per day). About 30 % of listings show a lawful reference
 price (厂商建议零售价 / 吊牌价 with a note) and ~12 % an ongoing store
 promotion (满减, 第二件半价), so neither marks a listing as injected.
+``feed_price`` equals ``display_price``; ``licence_info_displayed`` is the
+merchant's (true, or null when unknown; false only for injected merchants).
+Injected segments may change any shown field (see :class:`~engine.simulate.plan.Segment`).
 
 Complaints: per merchant, proportional to its order volume (complaints per
 order is a per-merchant propensity), filed in waking hours.
@@ -29,7 +32,7 @@ import numpy as np
 import orjson
 
 from engine.simulate import phrases
-from engine.simulate.build import SCHEMA_VER, Emitter
+from engine.simulate.build import DEFAULT, SCHEMA_VER, Emitter
 from engine.simulate.catalog import CATEGORY_BY_STD, COMPLAINANT_REGIONS, SUBTITLES, nice_price, pick_weighted
 from engine.simulate.clock import COMPLAINT_DIURNAL, ORDER_DIURNAL, local_hour
 from engine.simulate.ids import hex_ids, mix64, mix64_array, salted
@@ -233,19 +236,35 @@ class ListingStream:
         promo = self.promos.get(g)
         if promo is not None and self.em.fmt(ts) >= promo["end_at"]:  # same offset: text order = time order
             promo = None
-        if seg is None:
+        hidden = plan.licence_hidden.get(sku.merchant) if plan.licence_hidden else None
+        if seg is None and hidden is None:
             return self.em.listing(sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=promo)
-        f = seg.fields
-        if "price" in f:
-            price = f["price"]
-        if "ref" in f:
-            ref, label, note = f["ref"], f.get("label"), f.get("note")
-        eid = self.em.listing(
-            sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=f.get("promo", promo),
-            title=f.get("title"), subtitle=f.get("subtitle"), detail=f.get("detail"), protected=True,
-        )
-        if seg.incident is not None:
-            seg.incident.add(eid, ts)
+        shown = DEFAULT if hidden is None else hidden[0]
+        if seg is None:
+            eid = self.em.listing(
+                sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=promo,
+                licence_shown=shown, protected=True,
+            )
+        else:
+            f = seg.fields
+            if "price" in f:
+                price = f["price"]
+                if ref is not None and ref <= price:  # a lawful reference price is only shown above the price
+                    ref = label = note = None
+            if "ref" in f:
+                ref, label, note = f["ref"], f.get("label"), f.get("note")
+            jump = f.get("sales_jump")
+            eid = self.em.listing(
+                sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=f.get("promo", promo),
+                title=f.get("title"), subtitle=f.get("subtitle"), detail=f.get("detail"), protected=True,
+                licences=f.get("licences"), licence_shown=shown, patent=f.get("patent"), feed=f.get("feed"),
+                coupon=f.get("coupon"), member=f.get("member"),
+                sales_extra=0 if jump is None else jump.value(int(w.sales[g])),
+            )
+            if seg.incident is not None:
+                seg.incident.add(eid, ts)
+        if hidden is not None:
+            hidden[1].add(eid, ts)
         return eid
 
     def hour(self, t_a: int, t_b: int) -> None:
@@ -337,11 +356,18 @@ class ComplaintStream:
         is_joint: bool = False,
         demand: str | None = None,
         protected: bool = False,
+        sku_g: int | None = None,
+        purchase_mode: str | None = None,
+        session_id: str | None = None,
+        region: str | None = None,
+        channel: str | None = None,
     ) -> str:
         """Emit one complaint against merchant ``m_idx`` (fields drawn unless given)."""
         rnd, w = self.rnd, self.em.world
         m = w.merchants[m_idx]
         sku = w.skus[m.sku0 + rnd.randrange(m.sku1 - m.sku0)]
+        if sku_g is not None:
+            sku = w.skus[sku_g]
         cat = CATEGORY_BY_STD[sku.category]
         if problem is None:
             problem = str(pick_weighted(rnd, phrases.PROBLEM_MIX))
@@ -366,5 +392,13 @@ class ComplaintStream:
             "text": text,
             "is_joint": is_joint,
         }
+        if channel is not None:
+            body["channel"] = channel
+        if region is not None:
+            body["complainant_region_code"] = region
+        if purchase_mode is not None:
+            body["purchase_mode"] = purchase_mode
+        if session_id is not None:
+            body["live_session_id"] = session_id
         return self.em.complaint(m, ts, body, protected)
 

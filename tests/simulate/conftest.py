@@ -1,6 +1,7 @@
 """Fixtures for the simulator tests: one mid-size run, generated once per session."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import orjson
@@ -32,5 +33,10 @@ def make_run(**kw: object) -> Run:
 
 @pytest.fixture(scope="session")
 def day_run() -> Run:
-    """300 merchants × 24 h with one warm-up day and a few malformed lines (≈ 90k events)."""
-    return make_run(merchants=300, hours=24, seed=20261111, bad_rate=0.002, warmup_days=1)
+    """300 merchants × 24 h with one warm-up day and a few malformed lines (≈ 105k events).
+
+    ``SIM_TEST_SEED`` / ``SIM_TEST_MERCHANTS`` in the environment run the same checks on another district.
+    """
+    seed = int(os.environ.get("SIM_TEST_SEED", "20261111"))
+    merchants = int(os.environ.get("SIM_TEST_MERCHANTS", "300"))
+    return make_run(merchants=merchants, hours=24, seed=seed, bad_rate=0.002, warmup_days=1)

@@ -42,9 +42,15 @@ def test_every_kind_appears_in_a_day_of_300_merchants(day_run: Run) -> None:
     assert kinds == set(RATE_PER_1000)
 
 
+RARE_KINDS = {"complaint_professional_group"}  # two or three a day in a district of 2,000 merchants
+
+
 def test_counts_scale_with_merchant_hours() -> None:
-    for rate in RATE_PER_1000.values():
-        assert 15 <= planned_count(2000, 24, rate) <= 80
+    for (_, kind, _), rate in RATE_PER_1000.items():
+        if kind in RARE_KINDS:
+            assert 2 <= planned_count(2000, 24, rate) <= 3
+        else:
+            assert 15 <= planned_count(2000, 24, rate) <= 80
         assert planned_count(50, 2, rate) == 1
     assert planned_count(4000, 24, 1.0) == 2 * planned_count(2000, 24, 1.0)
 
@@ -94,7 +100,7 @@ def test_price_genuine_cut_ref_equals_the_7_day_low(day_run: Run, paid_orders: d
 def test_price_raise_then_cut(day_run: Run, paid_orders: dict) -> None:
     for t in _incidents(day_run, "price_raise_then_cut"):
         listing = [e for e in _events(day_run, t) if e["event_type"] == "listing"]
-        raise_, promo = listing[0], next(e for e in listing if e.get("ref_price"))
+        raise_, promo = listing[0], next(e for e in listing if e.get("ref_price_label") == "原价")
         low = min(p for ts, p in paid_orders[raise_["sku_id"]] if ts < _ts(raise_["occurred_at"]))
         assert raise_["display_price"] >= 1.3 * low
         assert promo["ref_price"] == raise_["display_price"]

@@ -94,7 +94,11 @@ def test_truth_records_are_well_formed(day_run: Run) -> None:
         assert _ts(t["start"]) <= _ts(t["end"])
         if t["label"] != "malformed":
             events = [day_run.by_id[e] for e in t["event_ids"]]
-            assert {e["merchant"]["merchant_id"] for e in events} == {t["merchant_id"]}
+            if t["merchant_id"] is None:  # a professional claimant's complaints span merchants
+                assert t["kind"] == "complaint_professional"
+                assert {e["complainant_hash"] for e in events} == {t["subject"]}
+            else:
+                assert {e["merchant"]["merchant_id"] for e in events} == {t["merchant_id"]}
 
 
 def test_warmup_emits_only_complaints_before_start(day_run: Run) -> None:
@@ -111,6 +115,8 @@ def test_summary_counts_match_the_stream(day_run: Run) -> None:
     assert summary["malformed_lines"] == len(day_run.lines) - len(day_run.docs)
     kinds = Counter(f"{t['family']}/{t['kind']}" for t in day_run.truth if t["label"] != "malformed")
     assert summary["incidents_by_kind"] == dict(sorted(kinds.items()))
+    families = Counter(t["family"] for t in day_run.truth if t["label"] != "malformed")
+    assert summary["incidents_by_family"] == dict(sorted(families.items()))
 
 
 def test_run_simulation_writes_the_same_bytes_as_lines() -> None:

@@ -60,7 +60,7 @@ def test_honest_rooms_and_metric_cadence(day_run: Run) -> None:
     for metrics in sessions.values():
         times = sorted(_ts(m["occurred_at"]) for m in metrics)
         assert all((b - a) % 60 == 0 and b > a for a, b in zip(times, times[1:]))  # gaps: damaged lines
-        assert sum(b - a == 60 for a, b in zip(times, times[1:])) >= 0.95 * (len(times) - 1)
+        assert sum(b - a == 60 for a, b in zip(times, times[1:])) >= 0.95 * (len(times) - 1) - 1  # short sessions: one damaged line
 
 
 def test_utterances_every_10_to_20_seconds(day_run: Run) -> None:
@@ -82,7 +82,10 @@ def test_live_orders_buy_the_item_on_the_link(day_run: Run) -> None:
 
 
 def test_complaints_are_rare_and_diverse(day_run: Run) -> None:
-    complaints = [d for d in _of(day_run, "complaint") if _ts(d["occurred_at"]) >= day_run.sim.t0]
+    injected = {e for t in day_run.truth for e in t["event_ids"]}
+    complaints = [
+        d for d in _of(day_run, "complaint") if _ts(d["occurred_at"]) >= day_run.sim.t0 and d["event_id"] not in injected
+    ]
     orders = [d for d in _of(day_run, "order") if d["status"] == "paid"]
     assert len(complaints) < 0.01 * len(orders)
     cats = Counter(d["problem_cat"] for d in complaints)
