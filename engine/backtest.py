@@ -28,6 +28,7 @@ from typing import IO, Any, Callable
 import orjson
 
 from engine.alerts.alert import Alert
+from engine.alerts.leniency import iso_ts
 from engine.errors import Location
 from engine.pipeline import Pipeline, iter_batches
 from engine.rules.evaluator import CompiledPack, CompiledRule
@@ -118,8 +119,13 @@ def _timed(cr: CompiledRule, score: RuleScore) -> CompiledRule:
 
 
 def run_backtest(compiled: CompiledPack, events: IO[bytes], truth: list[dict[str, Any]], name: str = "events",
-                 progress: Callable[[int], None] | None = None) -> BacktestResult:
-    """Run the pack over ``events`` and score alerts against ``truth`` incidents."""
+                 progress: Callable[[int], None] | None = None, score_from: float | None = None) -> BacktestResult:
+    """Run the pack over ``events`` and score alerts against ``truth`` incidents.
+
+    With ``score_from`` (epoch seconds), events before it only build state (a
+    burn-in, like the history a deployment starts with) and alerts raised on
+    them are not scored.
+    """
     scores = {r.id: RuleScore(r.id, r.title, r.family, r.status) for r in compiled.pack.rules if r.status != "disabled"}
     timed = replace(compiled, rules={t: tuple(_timed(cr, scores[cr.rule.id]) for cr in rules) for t, rules in compiled.rules.items()})
     pipeline = Pipeline(timed, clock=lambda: 0.0)
@@ -129,7 +135,10 @@ def run_backtest(compiled: CompiledPack, events: IO[bytes], truth: list[dict[str
     lines = ((l.rstrip(b"\r\n"), Location(file=name, line=i + 1)) for i, l in enumerate(events) if l.strip())
     for batch in iter_batches(lines, 1000):
         r = pipeline.process_raw(batch)
-        alerts += r.alerts + r.shadow
+        new = r.alerts + r.shadow
+        if score_from is not None:
+            new = [a for a in new if iso_ts(a.event_time) >= score_from]
+        alerts += new
         n += len(batch)
         rejects += len(r.rejects)
         if progress is not None:
@@ -161,6 +170,8 @@ def run_backtest(compiled: CompiledPack, events: IO[bytes], truth: list[dict[str
             if not a.shadow:
                 false_alarms.append(a)
     violations = [t for t in incidents if t["label"] == "violation"]
+    if score_from is not None:
+        violations = [t for t in violations if iso_ts(t["end"]) >= score_from]
     event_types = _incident_types(violations)
     for s in scores.values():
         s.eligible = sum(1 for t in violations if t["family"] == s.family and event_types[t["incident_id"]] & rule_types[s.rule_id])

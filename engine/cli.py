@@ -267,7 +267,9 @@ def rules_explain(pack: str, event_json: str) -> None:
 @click.option("--truth", "truth_path", required=True, type=click.Path(exists=True, dir_okay=False), help="truth incidents JSONL")
 @click.option("--report", "report_path", default=None, help="write the Markdown report here")
 @click.option("--note", "notes", multiple=True, help="extra 'key=value' lines for the report header")
-def backtest(pack: str, input_path: str, truth_path: str, report_path: str | None, notes: tuple[str, ...]) -> None:
+@click.option("--score-from", default=None, help="RFC 3339 time: earlier events only build state (burn-in) and are not scored")
+def backtest(pack: str, input_path: str, truth_path: str, report_path: str | None, notes: tuple[str, ...],
+             score_from: str | None) -> None:
     """Score a pack against labelled events: precision, recall, volume and cost per rule and family."""
     from engine.backtest import load_truth, markdown_report, run_backtest
     from engine.runtime.embedded import Progress
@@ -277,10 +279,18 @@ def backtest(pack: str, input_path: str, truth_path: str, report_path: str | Non
     size = Path(input_path).stat().st_size
     bar = Progress(sys.stderr, None, sys.stderr.isatty())
     with open(input_path, "rb") as events:
-        result = run_backtest(compiled, events, truth, name=input_path, progress=lambda n: bar.update(n, 0, 0))
+        start = None
+        if score_from:
+            from engine.alerts.leniency import iso_ts
+
+            try:
+                start = iso_ts(score_from)
+            except ValueError:
+                _fail(f"--score-from: not an RFC 3339 time: {score_from!r}")
+        result = run_backtest(compiled, events, truth, name=input_path, progress=lambda n: bar.update(n, 0, 0), score_from=start)
     bar.close()
     meta = {"pack": f"{pack} ({compiled.name} {compiled.version}, {len(compiled.pack.rules)} rules)", "events file": input_path,
-            "truth file": truth_path, "input bytes": f"{size:,}"}
+            "truth file": truth_path, "input bytes": f"{size:,}", "scored from": score_from or "the first event"}
     for n in notes:
         k, _, v = n.partition("=")
         meta[k] = v
