@@ -78,6 +78,9 @@ def strip_rules(compiled):
 
 
 def main() -> None:
+    from engine.runtime.embedded import tune_gc
+
+    tune_gc()  # as the embedded runner does
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--packs", nargs="+", default=["rules/starter"])
     ap.add_argument("--merchants", type=int, default=4000)

@@ -84,11 +84,12 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
     """Score a JSONL event stream with a rule pack and print early warnings."""
     from engine.alerts.routing import Deployment
     from engine.pipeline import Pipeline, PipelineConfig
-    from engine.runtime.embedded import Progress, run_stream
+    from engine.runtime.embedded import Progress, run_stream, tune_gc
     from engine.runtime.summary import format_alert, format_summary
     from engine.runtime.state_dir import restore_state, save_state
 
     compiled = _load_compiled(pack)
+    tune_gc()
     deployment = None
     if regions:
         try:

@@ -212,7 +212,10 @@ class Pipeline:
                     self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
                     continue
             for cr in rules[etype]:
-                ctx.begin_rule()
+                if ctx.matches:  # ctx.begin_rule(), inlined: this loop runs for every rule of every event
+                    ctx.matches = []
+                if ctx.windows_seen:
+                    ctx.windows_seen = {}
                 try:
                     if not cr.condition(ctx):
                         continue
@@ -253,6 +256,7 @@ class Pipeline:
         store = self.store
         clocks = self.clocks
         keys: dict[Any, Any] = {}  # windows sharing a key expression read it once
+        live = getattr(store, "live_values", False)
         for w in cp.feeds[ctx.etype]:
             if w.where is not None and not w.where(ctx):
                 continue
@@ -267,12 +271,14 @@ class Pipeline:
             distinct = w.distinct(ctx) if w.distinct is not None else None
             if w.distinct is not None and distinct is None:
                 continue
+            before = store.get(w.name, key)
             try:
-                state = W.add(store.get(w.name, key), w.spec, ts, value, distinct, clock=clocks[w.name])
+                state = W.add(before, w.spec, ts, value, distinct, clock=clocks[w.name])
             except W.LateEvent:
                 self.stats.late[w.name] += 1
                 continue
-            store.put(w.name, key, state)
+            if state is not before or not live:
+                store.put(w.name, key, state)
 
     def _read_window(self, ctx: EvalContext, name: str) -> Any:
         keyfn = self.compiled.window_keys.get((name, ctx.etype))

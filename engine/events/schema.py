@@ -6,6 +6,10 @@ source of truth: the decoder validates against them in the same pass that
 parses the JSON (msgspec), ``hongdun schema`` prints them as JSON Schema, and
 rule conditions may only read the fields declared here.
 
+Events are immutable and hold no references back to themselves, so their
+structs are not tracked by the cyclic garbage collector (``gc=False``): a
+batch of a thousand events then costs the collector nothing.
+
 Money is in yuan (CNY) as a decimal number; times are RFC 3339 with an offset;
 region codes are 6-digit 行政区划代码; hashes are opaque strings chosen by the
 platform (hongdun never needs personal data in clear).
@@ -86,7 +90,7 @@ ProblemCategory = Literal[
 ]
 
 
-class Merchant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=False):
+class Merchant(msgspec.Struct, frozen=True, kw_only=True, gc=False, forbid_unknown_fields=False):
     """The merchant (经营者) an event is about; for a complaint, the respondent."""
 
     merchant_id: Id
@@ -98,7 +102,7 @@ class Merchant(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     op_address: ShortText = ""
 
 
-class EvidenceRef(msgspec.Struct, frozen=True, kw_only=True):
+class EvidenceRef(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Where the platform keeps the original page or media for this event."""
 
     url: ShortText = ""
@@ -106,7 +110,7 @@ class EvidenceRef(msgspec.Struct, frozen=True, kw_only=True):
     sha256: Annotated[str, msgspec.Meta(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
-class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="event_type"):
+class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="event_type", gc=False):
     """Fields every event carries. ``event_type`` selects the body."""
 
     event_id: Id
@@ -118,7 +122,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True, tag_field="event_type"
     evidence: EvidenceRef | None = None
 
 
-class Licence(msgspec.Struct, frozen=True, kw_only=True):
+class Licence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A licence or filing shown for a listing (食品经营许可证, 医疗器械备案, 保健食品注册号 …)."""
 
     type: ShortText
@@ -127,7 +131,7 @@ class Licence(msgspec.Struct, frozen=True, kw_only=True):
     valid_to: date | None = None
 
 
-class Promotion(msgspec.Struct, frozen=True, kw_only=True):
+class Promotion(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A promotion attached to a listing."""
 
     promo_id: Id
@@ -188,7 +192,7 @@ class Order(Envelope, tag="order", kw_only=True):
     live_session_id: Id | None = None
 
 
-class DwellHistogram(msgspec.Struct, frozen=True, kw_only=True):
+class DwellHistogram(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Viewers who left in the period, by how long they stayed."""
 
     lt_3s: Count = 0
@@ -197,7 +201,7 @@ class DwellHistogram(msgspec.Struct, frozen=True, kw_only=True):
     gt_180s: Count = 0
 
 
-class TrafficSources(msgspec.Struct, frozen=True, kw_only=True):
+class TrafficSources(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Share of entries by source in the period (sums to about 1)."""
 
     recommend: Share = 0.0

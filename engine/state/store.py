@@ -54,6 +54,9 @@ class MemoryStore:
     """A dict of dicts: ``{window_name: {key: state}}``. The embedded runner's store."""
 
     __slots__ = ("_data",)
+    #: ``get`` returns the stored object itself, so a state changed in place needs no
+    #: ``put``. Stores that serialise (Faust tables) leave this False and get every put.
+    live_values = True
 
     def __init__(self) -> None:
         self._data: dict[str, dict[Key, WindowState]] = {}
