@@ -448,4 +448,4 @@ def _const(value: Any, ftype: FieldType) -> Compiled:
     return Compiled(lambda c: value, ftype, const=True, value=value)
 
 
-__all__ = ["Compiler", "Compiled", "WindowRef", "Fn", "EVENT_CLASSES"]
+__all__ = ["Compiler", "Compiled", "WindowRef", "Fn"]

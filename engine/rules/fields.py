@@ -9,10 +9,8 @@ against enumerated values (``category_std == "食物"`` is a typo, not a rule).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from functools import lru_cache
 
-import msgspec
 from msgspec import inspect as mi
 
 from engine.events.schema import EVENT_CLASSES, TEXT_FIELDS
@@ -107,4 +105,4 @@ def all_field_names() -> set[str]:
     return names
 
 
-__all__ = ["FieldType", "event_fields", "resolve", "text_fields", "all_field_names", "datetime", "date", "msgspec"]
+__all__ = ["FieldType", "event_fields", "resolve", "text_fields", "all_field_names"]

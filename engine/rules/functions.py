@@ -18,7 +18,7 @@ import re2
 from engine.rules.compiler import ANY, BOOL, LIST, NUM, STR, Compiled, Compiler, Fn
 from engine.rules.context import EvalContext
 from engine.rules.expr import dotted_path
-from engine.rules.fields import FieldType, resolve
+from engine.rules.fields import FieldType
 
 MAX_REGEX_CHARS = 500
 _RE2_OPTIONS = re2.Options()
@@ -392,7 +392,7 @@ def _hours_since(c: Compiler, node: ast.Call) -> Compiled:
     return Compiled(run, NUM)
 
 
-__all__ = ["FUNCTIONS", "FunctionSpec", "resolve", "BOOL"]
+__all__ = ["FUNCTIONS", "FunctionSpec"]
 
 
 @register(
