@@ -1,7 +1,6 @@
 """Compiled conditions: null-safe semantics, type checks, unknown names refused."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 import msgspec
 import pytest
