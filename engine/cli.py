@@ -78,9 +78,10 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="progress line (default: on a terminal)")
 @click.option("--regions", default=None, help="comma-separated region codes this bureau covers (others become referrals)")
 @click.option("--bureau", default="", help="name of the bureau running this deployment")
+@click.option("--db", "db_url", default=None, help="also write alerts to this alert store (SQLite path or postgresql://…)")
 def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | None, shadow_path: str | None,
         state_dir: str | None, batch_size: int, show: int, progress: bool | None, regions: str | None = None,
-        bureau: str = "") -> None:
+        bureau: str = "", db_url: str | None = None) -> None:
     """Score a JSONL event stream with a rule pack and print early warnings."""
     from engine.alerts.routing import Deployment
     from engine.pipeline import Pipeline, PipelineConfig
@@ -108,10 +109,18 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
     with _open_in(input_path) as (stream, name, size), _open_out(alerts_path) as alerts_out, \
             _open_out(dead_path) as dead_out, _open_out(shadow_path) as shadow_out:
         show_progress = sys.stderr.isatty() if progress is None else progress
+        store = None
+        if db_url:
+            from engine.alerts.store import open_store
+
+            if "://" not in db_url:
+                Path(db_url).parent.mkdir(parents=True, exist_ok=True)
+            store = open_store(db_url)
         summary = run_stream(
             pipeline, stream, name,
             alerts_out=alerts_out, dead_out=dead_out, shadow_out=shadow_out,
             batch_size=batch_size, progress=Progress(sys.stderr, size, show_progress),
+            on_batch=(lambda r: store.put_many(r.emitted) if r.emitted else None) if store is not None else None,
         )
     if state_dir:
         save_state(pipeline, Path(state_dir))
@@ -127,6 +136,8 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
     echo(format_summary(summary, pipeline.stats, f"{compiled.name} {compiled.version}"))
     if dead_path and sum(pipeline.stats.rejects.values()):
         echo(f"\nrejected lines with reasons: {dead_path}")
+    if db_url:
+        echo(f"alerts stored in {db_url} (hongdun alerts list --db {db_url})")
 
 
 @main.command()
@@ -316,6 +327,8 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regio
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     events, truth = out / "events.jsonl", out / "truth.jsonl"
+    for stale in (out / "alerts.db", out / "alerts.db-wal", out / "alerts.db-shm"):
+        stale.unlink(missing_ok=True)  # each demo run starts a fresh store
     click.echo(f"simulating {merchants} merchants x {hours:g} h (seed {seed}) -> {events}", err=True)
     with open(events, "wb") as ev_out, open(truth, "wb") as tr_out:
         sim = run_simulation(merchants=merchants, hours=hours, seed=seed, out=ev_out, truth_out=tr_out, bad_rate=0.0005)
@@ -323,7 +336,8 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regio
     ctx = click.get_current_context()
     ctx.invoke(run, pack=pack, input_path=str(events), alerts_path=str(out / "alerts.jsonl"),
                dead_path=str(out / "dead-letter.jsonl"), shadow_path=str(out / "shadow-alerts.jsonl"),
-               state_dir=None, batch_size=1000, show=15, progress=None, regions=regions, bureau="杭州市市场监督管理局（演示）")
+               state_dir=None, batch_size=1000, show=15, progress=None, regions=regions, bureau="杭州市市场监督管理局（演示）",
+               db_url=str(out / "alerts.db"))
     click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
 
 

@@ -73,3 +73,18 @@ def test_explain_shows_matches_and_windows(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "ST-AD-01" in result.output and "FIRES" in result.output
     assert "'國家級'" in result.output
+
+
+def test_run_writes_alerts_to_the_store_idempotently(tmp_path: Path, small_stream) -> None:
+    from engine.alerts.store import open_store
+
+    (tmp_path / "in.jsonl").write_bytes(small_stream[0])
+    db = str(tmp_path / "alerts.db")
+    args = ["run", "--pack", str(ROOT / "rules" / "cn-platform"), "--input", str(tmp_path / "in.jsonl"),
+            "--db", db, "--no-progress", "--show", "0", "--regions", "330100"]
+    runner = CliRunner()
+    assert runner.invoke(main, args).exit_code == 0
+    first = open_store(db).dump()
+    assert runner.invoke(main, args).exit_code == 0, "a replay must be accepted"
+    assert open_store(db).dump() == first, "replaying the same stream must not change the store"
+    assert runner.invoke(main, ["alerts", "verify", "--db", db]).exit_code == 0
