@@ -11,9 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Location:
-    """Where something is: any combination of file position, rule, field path, stream offset."""
+    """Where something is: any combination of file position, rule, field path, stream offset.
+
+    Treat it as immutable (use ``shifted``/``dataclasses.replace`` for a changed copy).
+    It is not declared frozen only because a frozen dataclass's constructor is three
+    times slower, and the embedded runner makes one per input line.
+    """
 
     file: str | None = None
     line: int | None = None  # 1-based

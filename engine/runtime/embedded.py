@@ -61,10 +61,28 @@ class Progress:
             self.stream.flush()
 
 
-def read_batches(stream: IO[bytes], name: str, batch_size: int, summary: RunSummary) -> Iterator[list[tuple[bytes, Location]]]:
-    """Yield batches of (line bytes, file:line) from a JSONL stream; blank lines are skipped."""
+def read_batches(stream: IO[bytes], name: str, batch_size: int, summary: RunSummary,
+                 max_wait_s: float | None = None) -> Iterator[list[tuple[bytes, Location]]]:
+    """Yield batches of (line bytes, file:line) from a JSONL stream; blank lines are skipped.
+
+    A regular file is read straight through. A pipe or terminal (a live feed on
+    stdin) is read by a helper thread, and a partial batch is processed once no
+    new line has arrived for ``max_wait_s`` (default 0.2 s), so a trickle of
+    events is not held back until a thousand have arrived. Results never depend
+    on where batches are cut.
+    """
+    if max_wait_s is None:
+        max_wait_s = 0.2
+    lines = _lines_from_file(stream) if _is_regular_file(stream) else _lines_from_pipe(stream, max_wait_s)
     batch: list[tuple[bytes, Location]] = []
-    for lineno, line in enumerate(stream, 1):
+    lineno = 0
+    for line in lines:
+        if line is None:  # the feed paused: hand over what we have
+            if batch:
+                yield batch
+                batch = []
+            continue
+        lineno += 1
         summary.bytes += len(line)
         if not line.strip():
             summary.blank += 1
@@ -75,6 +93,47 @@ def read_batches(stream: IO[bytes], name: str, batch_size: int, summary: RunSumm
             batch = []
     if batch:
         yield batch
+
+
+def _is_regular_file(stream: IO[bytes]) -> bool:
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # in-memory streams have no descriptor
+        return True
+
+
+def _lines_from_file(stream: IO[bytes]) -> Iterator[bytes | None]:
+    yield from stream
+
+
+def _lines_from_pipe(stream: IO[bytes], max_wait_s: float) -> Iterator[bytes | None]:
+    """Lines from a pipe, with None whenever no line arrived for ``max_wait_s``."""
+    import queue
+    import threading
+
+    chunks: queue.Queue = queue.Queue(maxsize=64)  # bounded: a fast producer waits for the pipeline
+    end = object()
+
+    def pump() -> None:
+        try:
+            for line in stream:
+                chunks.put(line)
+        finally:
+            chunks.put(end)
+
+    threading.Thread(target=pump, name="hongdun-stdin", daemon=True).start()
+    while True:
+        try:
+            item = chunks.get(timeout=max_wait_s)
+        except queue.Empty:
+            yield None
+            continue
+        if item is end:
+            return
+        yield item
 
 
 def run_stream(
