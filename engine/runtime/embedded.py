@@ -162,6 +162,9 @@ def run_stream(
             shadow_out.write(b"".join(encode_alert(a) + b"\n" for a in result.shadow))
         if dead_out is not None and result.rejects:
             dead_out.write(b"".join(r.to_json() + b"\n" for r in result.rejects))
+        for out in (alerts_out, shadow_out, dead_out):
+            if out is not None:
+                out.flush()  # a live feed's alerts reach their readers batch by batch
         summary.alerts.extend(result.alerts)
         n_alerts += len(result.alerts)
         if on_batch is not None:

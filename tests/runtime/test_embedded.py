@@ -88,3 +88,30 @@ def test_run_writes_alerts_to_the_store_idempotently(tmp_path: Path, small_strea
     assert runner.invoke(main, args).exit_code == 0, "a replay must be accepted"
     assert open_store(db).dump() == first, "replaying the same stream must not change the store"
     assert runner.invoke(main, ["alerts", "verify", "--db", db]).exit_code == 0
+
+
+def test_live_pipe_alerts_arrive_before_the_input_ends(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from engine.events.examples import deep_merge, default_event
+
+    alerts = tmp_path / "alerts.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "run", "--pack", str(ROOT / "rules" / "starter"), "--input", "-",
+         "--alerts", str(alerts), "--no-progress", "--show", "0"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+    )
+    try:
+        ev = deep_merge(default_event("listing"), {"title": "全网第一品牌 羽绒服", "detail_text": "", "subtitle": "", "ocr_text": ""})
+        proc.stdin.write(orjson.dumps(ev) + b"\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (alerts.exists() and alerts.read_bytes().strip()):
+            time.sleep(0.1)
+        assert alerts.exists() and b"ST-AD-01" in alerts.read_bytes(), "one event on an open pipe must be scored without waiting for more"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
