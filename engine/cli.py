@@ -79,9 +79,10 @@ def main() -> None:
 @click.option("--regions", default=None, help="comma-separated region codes this bureau covers (others become referrals)")
 @click.option("--bureau", default="", help="name of the bureau running this deployment")
 @click.option("--db", "db_url", default=None, help="also write alerts to this alert store (SQLite path or postgresql://…)")
+@click.option("--metrics-file", default=None, help="write Prometheus metrics here at the end (textfile-collector format)")
 def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | None, shadow_path: str | None,
         state_dir: str | None, batch_size: int, show: int, progress: bool | None, regions: str | None = None,
-        bureau: str = "", db_url: str | None = None) -> None:
+        bureau: str = "", db_url: str | None = None, metrics_file: str | None = None) -> None:
     """Score a JSONL event stream with a rule pack and print early warnings."""
     from engine.alerts.routing import Deployment
     from engine.pipeline import Pipeline, PipelineConfig
@@ -116,12 +117,27 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
             if "://" not in db_url:
                 Path(db_url).parent.mkdir(parents=True, exist_ok=True)
             store = open_store(db_url)
+        metrics = None
+        if metrics_file:
+            from engine.metrics import Metrics
+
+            metrics = Metrics()
+            metrics.set_pack(compiled.name, compiled.version)
+
+        def on_batch(result, seconds: float, size: int) -> None:
+            if store is not None and result.emitted:
+                store.put_many(result.emitted)
+            if metrics is not None:
+                metrics.observe(pipeline.stats, size, seconds)
+
         summary = run_stream(
             pipeline, stream, name,
             alerts_out=alerts_out, dead_out=dead_out, shadow_out=shadow_out,
             batch_size=batch_size, progress=Progress(sys.stderr, size, show_progress),
-            on_batch=(lambda r: store.put_many(r.emitted) if r.emitted else None) if store is not None else None,
+            on_batch=on_batch,
         )
+    if metrics is not None:
+        metrics.write_textfile(metrics_file)
     if state_dir:
         save_state(pipeline, Path(state_dir))
     to_stdout = alerts_path == "-"

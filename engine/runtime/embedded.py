@@ -146,14 +146,16 @@ def run_stream(
     shadow_out: IO[bytes] | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
-    on_batch: Callable[[BatchResult], None] | None = None,
+    on_batch: Callable[[BatchResult, float, int], None] | None = None,
 ) -> RunSummary:
     """Run a whole JSONL stream through the pipeline and write its outputs."""
     summary = RunSummary()
     start = time.perf_counter()
     n_alerts = 0
     for batch in read_batches(stream, name, batch_size, summary):
+        t0 = time.perf_counter()
         result = pipeline.process_raw(batch)
+        seconds = time.perf_counter() - t0
         summary.lines += len(batch)
         if alerts_out is not None and result.emitted:
             # new alerts and new versions of open ones, in event order: consumers upsert by alert_id
@@ -168,7 +170,7 @@ def run_stream(
         summary.alerts.extend(result.alerts)
         n_alerts += len(result.alerts)
         if on_batch is not None:
-            on_batch(result)
+            on_batch(result, seconds, len(batch))
         if progress is not None:
             progress.update(summary.lines, summary.bytes, n_alerts)
     summary.seconds = time.perf_counter() - start
