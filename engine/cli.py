@@ -176,10 +176,16 @@ def simulate(merchants: int, hours: float, seed: int, out_path: str, truth_path:
 
 @main.command()
 @click.option("--type", "event_type", default=None, help="only this event type")
-def schema(event_type: str | None) -> None:
-    """Print the JSON Schema of the events hongdun accepts."""
+@click.option("--alerts", "alerts", is_flag=True, help="the schema of the alert records hongdun emits instead")
+def schema(event_type: str | None, alerts: bool) -> None:
+    """Print the JSON Schema of the events hongdun accepts (or, with --alerts, of the alerts it emits)."""
     from engine.events.jsonschema import json_schema
 
+    if alerts:
+        from engine.alerts.alert import alert_json_schema
+
+        click.echo(orjson.dumps(alert_json_schema(), option=orjson.OPT_INDENT_2).decode())
+        return
     doc = json_schema()
     if event_type:
         defs = doc.get("$defs", {})

@@ -115,3 +115,22 @@ def test_live_pipe_alerts_arrive_before_the_input_ends(tmp_path: Path) -> None:
         proc.stdin.close()
         proc.wait(timeout=30)
     assert proc.returncode == 0
+
+
+def test_alert_schema_describes_emitted_alerts(tmp_path: Path, small_stream) -> None:
+    import msgspec
+
+    from engine.alerts.alert import Alert
+
+    result = CliRunner().invoke(main, ["schema", "--alerts"])
+    assert result.exit_code == 0
+    doc = orjson.loads(result.output)
+    props = doc["$defs"]["Alert"]["properties"]
+    for field in ("alert_id", "rule_id", "severity", "legal_basis", "merchant", "source_event_ids", "hits", "disposition"):
+        assert field in props
+    (tmp_path / "in.jsonl").write_bytes(small_stream[0])
+    out = tmp_path / "alerts.jsonl"
+    assert CliRunner().invoke(main, ["run", "--pack", str(ROOT / "rules" / "starter"), "--input", str(tmp_path / "in.jsonl"),
+                                     "--alerts", str(out), "--no-progress", "--show", "0"]).exit_code == 0
+    for line in out.read_bytes().splitlines():
+        msgspec.json.decode(line, type=Alert)  # every emitted record decodes against the published schema's type
