@@ -19,10 +19,10 @@ complaint baseline exists; orders, listings and livestreams start at
 
 Modules: catalog/lexicon/phrases (Chinese text), merchants (the district),
 streams/live (background traffic), inject + inject_ad / inject_market /
-inject_live / inject_complaints (incidents), damage (malformed lines),
+inject_live / inject_complaints / inject_anomaly (incidents), damage (malformed lines),
 plan/sink/build/clock/ids (plumbing), truth (labels), core (the loop).
 
-Truth records: ``incident_id, label (violation|decoy|malformed), family,
+Truth records: ``incident_id, label (violation|decoy|anomaly|malformed), family,
 kind, merchant_id, subject, event_ids, start, end, note``. ``event_ids`` are
 exactly the events that carry the signal (violation) or the look-alike
 (decoy); ``start``/``end`` are the times of the first/last of them.
@@ -66,8 +66,17 @@ Incident kinds and their counts at 2,000 merchants × 24 h, seed 1
                V complaint_group 34        D complaint_professional 26
                V complaint_confirms_warning 34  D complaint_professional_group 2
 
-That run: 744k events (550k orders, 137k utterances, 34k metrics, 21.5k
-listings, 2.2k complaints), 1,042 violations and 707 decoys, ≈ 90k events/s.
+  anomaly      A live_engagement_too_regular 29   A live_engagement_mismatch 29
+               A price_small_steps 29             A price_far_from_category 29
+               A complaint_mix_shift 29
+
+A = anomaly (label and family "anomaly"): statistically odd events that no
+rule of rules/cn-platform names, for anomaly models to find; planned after
+every other kind with private ids and draws, so the other incidents' truth is
+unchanged by them (see :mod:`engine.simulate.inject_anomaly`).
+
+That run: 745k events (550k orders, 137k utterances, 34k metrics, 21.5k
+listings, 2.2k complaints), 1,042 violations, 707 decoys and 145 anomalies, ≈ 110k events/s.
 Each kind's docstring (``Injector.<kind>``) says what its events carry.
 
 Background lawfulness: outside labelled incidents the copy contains none of

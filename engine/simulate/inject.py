@@ -21,7 +21,9 @@ The kinds of the cn-platform pack (listed after the original ones in
 choices) live in mixins: :mod:`~engine.simulate.inject_ad` (advertising,
 medical), :mod:`~engine.simulate.inject_market` (price, merchant),
 :mod:`~engine.simulate.inject_live` (livestream) and
-:mod:`~engine.simulate.inject_complaints`. Advertising, medical and price
+:mod:`~engine.simulate.inject_complaints`. The anomaly kinds (label "anomaly",
+:mod:`~engine.simulate.inject_anomaly`) come last of all and use private ids
+and draws, so they change no other incident. Advertising, medical and price
 violations register as possible parents of ``complaint_confirms_warning``.
 """
 from __future__ import annotations
@@ -42,6 +44,7 @@ from engine.simulate.merchants import Sku, _detail
 from engine.simulate.plan import Boost, Plan, Segment
 from engine.simulate.streams import ComplaintStream, ListingStream, OrderStream
 from engine.simulate.inject_ad import AdKinds
+from engine.simulate.inject_anomaly import AnomalyKinds
 from engine.simulate.inject_complaints import ComplaintKinds
 from engine.simulate.inject_live import LiveKinds
 from engine.simulate.inject_market import MarketKinds
@@ -108,6 +111,12 @@ RATE_PER_1000: dict[tuple[str, str, str], float] = {
     ("complaints", "complaint_confirms_warning", "violation"): 0.7,
     ("complaints", "complaint_professional_group", "decoy"): 0.05,
     ("complaints", "complaint_professional", "decoy"): 0.55,
+    # -- anomaly kinds (no rule names them; planned last, see inject_anomaly) --
+    ("anomaly", "live_engagement_too_regular", "anomaly"): 0.6,
+    ("anomaly", "live_engagement_mismatch", "anomaly"): 0.6,
+    ("anomaly", "price_small_steps", "anomaly"): 0.6,
+    ("anomaly", "price_far_from_category", "anomaly"): 0.6,
+    ("anomaly", "complaint_mix_shift", "anomaly"): 0.6,
 }
 EVADED_SHARE = 0.4
 SPEECH_SHARE = 0.4
@@ -133,7 +142,7 @@ class Parent:
 
 
 @dataclass
-class Injector(AdKinds, MarketKinds, LiveKinds, ComplaintKinds):
+class Injector(AdKinds, MarketKinds, LiveKinds, ComplaintKinds, AnomalyKinds):
     """Plans all incidents of one run (the cn-platform kinds live in the mixins' modules)."""
 
     em: Emitter

@@ -124,6 +124,18 @@ class MetricWindow:
 
 
 @dataclass(slots=True)
+class MetricAnomaly:
+    """Metrics in [start, end) rewritten by ``apply(doc)`` and tagged on ``incident`` (anomaly kinds)."""
+
+    start: int
+    end: int
+    incident: Incident
+
+    def apply(self, doc: dict) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+@dataclass(slots=True)
 class Brush:
     """Extra live orders during [start, end): ``n`` in all, a scripted share later cancelled/refunded.
 
@@ -168,6 +180,7 @@ class Session:
     pins: list[Pin] = field(default_factory=list)
     windows: list[MetricWindow] = field(default_factory=list)
     brush: list[Brush] = field(default_factory=list)
+    anomalies: list[MetricAnomaly] = field(default_factory=list)
     # generation state
     rnd: random.Random | None = None  # metrics and live orders
     urnd: random.Random | None = None  # speech (separate so hour slicing never reorders draws)
@@ -483,11 +496,19 @@ class LiveStream:
         pin = s.pin_at(t) if s.pins else None
         doc["stock_displayed"] = real if pin is None else pin.stock_at(t, real)
         tag = fake.incident if fake is not None else surge.incident if surge is not None else None
-        em.push(doc, recv, tag is not None or win is not None)
+        odd = None
+        if s.anomalies:
+            for a in s.anomalies:
+                if a.start <= t < a.end:
+                    odd = a
+                    a.apply(doc)
+        em.push(doc, recv, tag is not None or win is not None or odd is not None)
         if tag is not None:
             tag.add(doc["event_id"], t)
         if win is not None:
             win.incident.add(doc["event_id"], t)
+        if odd is not None:
+            odd.incident.add(doc["event_id"], t)
 
     def _utter(self, s: Session, t: int) -> None:
         rnd = s.urnd

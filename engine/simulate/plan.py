@@ -86,6 +86,8 @@ class Plan:
         self.boosts: dict[int, list[Boost]] = {}
         #: merchant -> (licence_info_displayed shown on all its listings, incident tagging them)
         self.licence_hidden: dict[int, tuple[bool, Incident]] = {}
+        #: unreserved SKU -> incident tagging every snapshot of it (None: only protected); anomaly kinds
+        self.listing_tags: dict[int, Incident | None] = {}
         self._actions: list[Action] = []
         self._seq = 0
 

@@ -238,6 +238,14 @@ class ListingStream:
             promo = None
         hidden = plan.licence_hidden.get(sku.merchant) if plan.licence_hidden else None
         if seg is None and hidden is None:
+            if plan.listing_tags and g in plan.listing_tags:
+                eid = self.em.listing(
+                    sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=promo, protected=True
+                )
+                inc = plan.listing_tags[g]
+                if inc is not None:
+                    inc.add(eid, ts)
+                return eid
             return self.em.listing(sku, ts, change_type, price=price, ref=ref, label=label, note=note, promo=promo)
         shown = DEFAULT if hidden is None else hidden[0]
         if seg is None:

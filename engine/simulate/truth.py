@@ -1,6 +1,6 @@
 """Ground truth: what was injected where, for scoring the engine (it never sees this).
 
-One :class:`Incident` per injected violation or decoy, and one per malformed
+One :class:`Incident` per injected violation, decoy or anomaly, and one per malformed
 line. Generators call :meth:`Incident.add` for every event that constitutes
 the incident, so ``event_ids``, ``start`` and ``end`` describe exactly what
 is in the stream. Records are dumped with sorted keys for byte-identical
@@ -13,7 +13,7 @@ from typing import Callable
 
 import orjson
 
-LABELS = ("violation", "decoy", "malformed")
+LABELS = ("violation", "decoy", "anomaly", "malformed")
 
 
 @dataclass(slots=True)

@@ -90,7 +90,7 @@ def test_truth_records_are_well_formed(day_run: Run) -> None:
     keys = {"incident_id", "label", "family", "kind", "merchant_id", "subject", "event_ids", "start", "end", "note"}
     for t in day_run.truth:
         assert keys <= set(t), t
-        assert t["label"] in ("violation", "decoy", "malformed")
+        assert t["label"] in ("violation", "decoy", "anomaly", "malformed")
         assert _ts(t["start"]) <= _ts(t["end"])
         if t["label"] != "malformed":
             events = [day_run.by_id[e] for e in t["event_ids"]]
