@@ -363,6 +363,37 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regio
     click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
 
 
+@main.group()
+def models() -> None:
+    """Anomaly models: train (status, evaluate and scoring in rules are the next steps)."""
+
+
+@models.command("train")
+@click.option("--model", "name", required=True, help="model folder name under --models")
+@click.option("--events", "events_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--truth", "truth_path", default=None, type=click.Path(exists=True, dir_okay=False), help="labels, for evaluation metrics")
+@click.option("--models", "models_dir", default="models", show_default=True, type=click.Path(file_okay=False))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--alert-rate", default=0.005, show_default=True, type=click.FloatRange(0.0001, 0.5), help="target share of events above the threshold")
+def models_train(name: str, events_path: str, truth_path: str | None, models_dir: str, seed: int, alert_rate: float) -> None:
+    """Fit an IsolationForest on history and write models/NAME (npz + manifest, no pickle)."""
+    from datetime import datetime, timezone
+
+    from engine.anomaly.train import TrainConfig, train_model
+
+    truth = None
+    if truth_path:
+        truth = [orjson.loads(l) for l in Path(truth_path).read_bytes().splitlines() if l.strip()]
+    try:
+        summary = train_model(Path(models_dir) / name, events_path, truth=truth,
+                              created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                              config=TrainConfig(seed=seed, target_alert_rate=alert_rate))
+    except (HongdunError, ValueError) as exc:
+        _fail(f"{name}: {exc}", 1)
+    shown = {k: summary[k] for k in ("threshold", "calibration", "training", "metrics")}
+    click.echo(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode())
+
+
 from engine.alerts.commands import alerts as _alerts_group  # noqa: E402
 
 main.add_command(_alerts_group)
