@@ -34,7 +34,7 @@ def test_cn_platform_is_complete() -> None:
         quiet = sum(not e.fire for e in rule.examples)
         assert fire >= 2 and quiet >= 2, f"{rule.id}: {fire} fire / {quiet} quiet examples"
         assert rule.basis and all(b.law and b.version and b.article for b in rule.basis), rule.id
-        assert all(not b.verified or b.note == "" or b.note for b in rule.basis)
+        assert all(b.verified or b.note.strip() for b in rule.basis), f"{rule.id}: an unverified article needs a note saying why"
         assert any("\u4e00" <= ch <= "\u9fff" for ch in rule.message), f"{rule.id}: message should be Chinese"
 
 
