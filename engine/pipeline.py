@@ -148,6 +148,17 @@ class Pipeline:
         self._process_into(events, sources, result)
         return result
 
+    def observe(self, event: Envelope) -> EvalContext:
+        """Feed one event to the windows and return its evaluation context (rules not run).
+
+        What ``explain`` and feature extraction build on: the context reads windows
+        exactly as the rules would at this event.
+        """
+        etype = _TYPE_OF[type(event)]
+        ctx = EvalContext(event, etype, event.occurred_at.timestamp(), self._read_window, recent_alerts=self._recent_alerts)
+        self._feed_windows(self.compiled, ctx)
+        return ctx
+
     def explain(self, event: Envelope) -> list["Explanation"]:
         """Feed one event to the windows and evaluate every rule for its type, without dedup.
 
@@ -156,11 +167,9 @@ class Pipeline:
         window values were read.
         """
         etype = _TYPE_OF[type(event)]
-        ts = event.occurred_at.timestamp()
-        ctx = EvalContext(event, etype, ts, self._read_window, recent_alerts=self._recent_alerts)
         out: list[Explanation] = []
         try:
-            self._feed_windows(self.compiled, ctx)
+            ctx = self.observe(event)
         except Exception as exc:  # reported, never raised
             return [Explanation(cr.rule.id, cr.rule.status, False, cr.rule.severity, "", [], {}, f"window update failed: {exc!r}")
                     for cr in self.compiled.rules[etype]]
@@ -171,13 +180,8 @@ class Pipeline:
                 error = None
             except Exception as exc:  # reported, never raised
                 fired, error = False, repr(exc)
-            severity = cr.rule.severity
-            message = ""
-            if fired:
-                for cond, to, by in cr.escalations:
-                    if cond(ctx):
-                        severity = max(severity, to, key=SEVERITIES.index) if to else raise_severity(severity, by)
-                message = cr.message(ctx)
+            severity = _escalated(cr, ctx) if fired else cr.rule.severity
+            message = cr.message(ctx) if fired else ""
             out.append(
                 Explanation(
                     rule_id=cr.rule.id,
@@ -301,10 +305,7 @@ class Pipeline:
     def _alert(self, cr: CompiledRule, ctx: EvalContext, now_iso: str) -> Alert | None:
         rule = cr.rule
         ev = ctx.event
-        severity = rule.severity
-        for cond, to, by in cr.escalations:
-            if cond(ctx):
-                severity = max(severity, to, key=SEVERITIES.index) if to else raise_severity(severity, by)
+        severity = _escalated(cr, ctx)
         subject = None
         if cr.subject is not None:
             s = cr.subject(ctx)
@@ -448,6 +449,15 @@ class Pipeline:
                 else:
                     self.alert_state.delete(RECENT, key)
         return removed
+
+
+def _escalated(cr: CompiledRule, ctx: EvalContext) -> str:
+    """The rule's severity after its escalation conditions (``to`` a level, or ``by`` steps)."""
+    severity = cr.rule.severity
+    for cond, to, by in cr.escalations:
+        if cond(ctx):
+            severity = max(severity, to, key=SEVERITIES.index) if to else raise_severity(severity, by)
+    return severity
 
 
 def _jsonable(value: Any) -> Any:

@@ -200,15 +200,11 @@ class FeatureStream:
 
     def process(self, events: list) -> list[tuple[str, list[float]]]:
         """Feed every event to the windows; return (event id, vector) for events of the model's types."""
-        from engine.pipeline import _TYPE_OF
-
         out: list[tuple[str, list[float]]] = []
-        p = self.pipeline
+        observe = self.pipeline.observe
         for ev in events:
-            etype = _TYPE_OF[type(ev)]
-            ctx = EvalContext(ev, etype, ev.occurred_at.timestamp(), p._read_window)
-            p._feed_windows(p.compiled, ctx)
-            extract = self.extractors.get(etype)
+            ctx = observe(ev)
+            extract = self.extractors.get(ctx.etype)
             if extract is not None:
                 out.append((ev.event_id, extract(ctx)))
         return out

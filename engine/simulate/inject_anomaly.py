@@ -45,7 +45,6 @@ from engine.simulate.catalog import nice_price
 from engine.simulate.clock import COMPLAINT_DIURNAL
 from engine.simulate.ids import IdSource, salted, sub_seed
 from engine.simulate.live import MetricAnomaly, _split
-from engine.simulate.truth import Incident
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.simulate.inject import Injector
