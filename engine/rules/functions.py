@@ -125,22 +125,25 @@ def _evidence(fieldname: str, matches: list) -> list[dict[str, Any]]:
 _NOTHING: tuple[Any, list] = ((), [])  # a text function's answer when nothing matched (shared, never mutated)
 
 
-def _add_evidence(c: EvalContext, evidence: list) -> None:
-    """Add a cached result's evidence to the current rule's, once."""
-    seen = c.matches
-    seen.extend(e for e in evidence if not any(e is x for x in seen))
+def _memoised(key: tuple, compute: Callable[[EvalContext], tuple[Any, list]]) -> Fn:
+    """A text function's closure: compute (value, evidence) once per event, replay the evidence per rule.
 
+    Several rules of one event often ask the same question (the same list over
+    the same field); the answer is kept in the event's memo and only its
+    evidence is added again to each rule that asks.
+    """
 
-def _replay(c: EvalContext, key: tuple, compute: Callable[[], tuple[Any, list]]) -> Any:
-    hit = c.memo.get(key)
-    if hit is None:
-        hit = compute()
-        c.memo[key] = hit
-    value, evidence = hit
-    if evidence:
-        seen = c.matches
-        c.matches.extend(e for e in evidence if not any(e is x for x in seen))
-    return value
+    def run(ctx: EvalContext) -> Any:
+        hit = ctx.memo.get(key)
+        if hit is None:
+            hit = ctx.memo[key] = compute(ctx)
+        value, evidence = hit
+        if evidence:
+            seen = ctx.matches
+            seen.extend(e for e in evidence if not any(e is x for x in seen))
+        return value
+
+    return run
 
 
 @register(
@@ -161,22 +164,16 @@ def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
     key = ("contains_any", fname, id(matcher), id(allow))
     pre = _prefilter_for(c, node.args[1])
 
-    def run(ctx: EvalContext) -> Any:
-        hit = ctx.memo.get(key)
-        if hit is None:
-            hit = _NOTHING
-            norm = ctx.norm_pre(fname, getter, pre)
-            if norm is not None:
-                found = matcher.find(norm, allow=allow)
-                if found:
-                    hit = (list(dict.fromkeys(m.term for m in found)), _evidence(fname, found))
-            ctx.memo[key] = hit
-        value, evidence = hit
-        if evidence:
-            _add_evidence(ctx, evidence)
-        return value
+    def compute(ctx: EvalContext) -> tuple[Any, list]:
+        norm = ctx.norm_pre(fname, getter, pre)
+        if norm is None:
+            return _NOTHING
+        found = matcher.find(norm, allow=allow)
+        if not found:
+            return _NOTHING
+        return list(dict.fromkeys(m.term for m in found)), _evidence(fname, found)
 
-    return Compiled(run, FieldType("list", item=FieldType("str")))
+    return Compiled(_memoised(key, compute), FieldType("list", item=FieldType("str")))
 
 
 @register(
@@ -209,24 +206,24 @@ def _near(c: Compiler, node: ast.Call) -> Compiled:
     key = ("near", fname, id(first), id(second), id(allow), within)
     pre = _prefilter_for(c, node.args[1])
 
-    def run(ctx: EvalContext) -> list[str]:
-        def compute() -> tuple[list[str], list]:
-            norm = ctx.norm_pre(fname, getter, pre)
-            if norm is None:
-                return [], []
-            a = first.find(norm, allow=allow)
-            if not a:
-                return [], []
-            b = second.find(norm)
-            hits = [m for m in a if any(n.start - within <= m.end and m.start <= n.end + within for n in b)]
-            if not hits:
-                return [], []
-            used = hits + [n for n in b if any(n.start - within <= m.end and m.start <= n.end + within for m in hits)]
-            return list(dict.fromkeys(m.term for m in hits)), _evidence(fname, used)
+    def close(m: Any, n: Any) -> bool:
+        return n.start - within <= m.end and m.start <= n.end + within
 
-        return _replay(ctx, key, compute)
+    def compute(ctx: EvalContext) -> tuple[Any, list]:
+        norm = ctx.norm_pre(fname, getter, pre)
+        if norm is None:
+            return _NOTHING
+        a = first.find(norm, allow=allow)
+        if not a:
+            return _NOTHING
+        b = second.find(norm)
+        hits = [m for m in a if any(close(m, n) for n in b)]
+        if not hits:
+            return _NOTHING
+        used = hits + [n for n in b if any(close(m, n) for m in hits)]
+        return list(dict.fromkeys(m.term for m in hits)), _evidence(fname, used)
 
-    return Compiled(run, FieldType("list", item=FieldType("str")))
+    return Compiled(_memoised(key, compute), FieldType("list", item=FieldType("str")))
 
 
 @register(
@@ -255,18 +252,17 @@ def _matches(c: Compiler, node: ast.Call) -> Compiled:
     fname, getter = tf
     key = ("matches", fname, arg.value)
 
-    def run(ctx: EvalContext) -> str | None:
-        def compute() -> tuple[str | None, list]:
-            norm = ctx.norm(fname, getter)
-            if norm is None:
-                return None, []
-            m = pattern.search(norm.text)
-            if m is None:
-                return None, []
-            s, e = norm.original_span(m.start(), m.end())
-            return m.group(0), [{"field": fname, "term": m.group(0), "original": norm.original[s:e]}]
+    def compute(ctx: EvalContext) -> tuple[Any, list]:
+        norm = ctx.norm(fname, getter)
+        if norm is None:
+            return None, []
+        m = pattern.search(norm.text)
+        if m is None:
+            return None, []
+        s, e = norm.original_span(m.start(), m.end())
+        return m.group(0), [{"field": fname, "term": m.group(0), "original": norm.original[s:e]}]
 
-        return _replay(ctx, key, compute)
+    run = _memoised(key, compute)
 
     return Compiled(run, STR)
 
