@@ -37,7 +37,7 @@ class EvalContext:
         self.memo: dict[tuple, Any] = {}
         self.matches: list[dict[str, Any]] = []
         self.windows_seen: dict[str, Any] = {}
-        self.scores = scores or {}
+        self.scores = scores if scores is not None else _NO_SCORES
         self.recent_alerts = recent_alerts  # this merchant's recent alerts by family, if the runtime keeps them
 
     def norm(self, field: str, getter: Callable[["EvalContext"], Any]) -> NormText | None:
@@ -81,3 +81,6 @@ class EvalContext:
             self.matches = []
         if self.windows_seen:
             self.windows_seen = {}
+
+
+_NO_SCORES: dict[str, float] = {}  # shared by every event without model scores; never written to
