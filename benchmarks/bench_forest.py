@@ -12,6 +12,9 @@ Targets: <= 5 µs/event at batch 1,000 and <= 50 µs for a batch of 1.
 
     .venv/bin/python benchmarks/bench_forest.py [--runs 5 --events 20000]
 
+The same run also times :func:`engine.anomaly.explain.contributions` (what a
+model alert's explanation costs; only alerts pay it) at the same batch sizes.
+
 Writes ``benchmarks/results/forest-<UTC stamp>.json`` and prints a Markdown table.
 
 Walk variants measured while building the scorer (same model, median µs/event,
@@ -47,6 +50,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine.anomaly.explain import contributions  # noqa: E402
 from engine.anomaly.forest import CompiledForest  # noqa: E402
 
 BATCHES = (1, 100, 1000)
@@ -103,6 +107,12 @@ def main(argv: list[str] | None = None) -> dict:
             runs = [time_per_event(fn, X_test, batch, events) for _ in range(args.runs)]
             row[name] = {"median_us_per_event": statistics.median(runs), "runs_us_per_event": runs, "events_per_run": events}
         row["speedup"] = row["sklearn"]["median_us_per_event"] / row["compiled"]["median_us_per_event"]
+        # Cost of explaining (per-feature contributions, engine.anomaly.explain): paid only for alerts.
+        explain = lambda X: contributions(forest, X)  # noqa: E731
+        explain(X_test[:batch])
+        runs = [time_per_event(explain, X_test, batch, args.events // 4) for _ in range(args.runs)]
+        row["explain"] = {"median_us_per_event": statistics.median(runs), "runs_us_per_event": runs,
+                          "events_per_run": args.events // 4}
         target = TARGETS_US.get(batch)
         row["target_us_per_event"] = target
         row["meets_target"] = None if target is None else row["compiled"]["median_us_per_event"] <= target
@@ -133,13 +143,13 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"100 trees, {forest.feature_.shape[0]} nodes, depth {forest.max_depth_}; max |score diff| = {max_diff:.1e}; "
           f"median of {args.runs} runs\n")
-    print("| batch | sklearn µs/event | compiled µs/event | speedup | target | met |")
-    print("|---:|---:|---:|---:|---:|:---:|")
+    print("| batch | sklearn µs/event | compiled µs/event | speedup | target | met | explain µs/event |")
+    print("|---:|---:|---:|---:|---:|:---:|---:|")
     for r in rows:
         tgt = "" if r["target_us_per_event"] is None else f"≤ {r['target_us_per_event']:g}"
         met = "" if r["meets_target"] is None else ("yes" if r["meets_target"] else "**no**")
         print(f"| {r['batch']:,} | {r['sklearn']['median_us_per_event']:.2f} | {r['compiled']['median_us_per_event']:.2f} "
-              f"| {r['speedup']:.1f}× | {tgt} | {met} |")
+              f"| {r['speedup']:.1f}× | {tgt} | {met} | {r['explain']['median_us_per_event']:.2f} |")
     print(f"\nwrote {path}")
     return result
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import io
 import json
 import os
@@ -62,8 +63,9 @@ def batches(lines: list[bytes]) -> list[list[tuple[bytes, Location]]]:
     return [[(l, loc) for l in lines[i : i + BATCH]] for i in range(0, len(lines), BATCH)]
 
 
-def run_variant(lines_b, compiled, mode: str) -> None:
-    pipeline = Pipeline(compiled, clock=lambda: 0.0)
+def run_variant(lines_b, compiled, mode: str, bank=None) -> None:
+    gc.collect()  # garbage of the previous variant is not this one's cost
+    pipeline = Pipeline(compiled, clock=lambda: 0.0, models=bank)
     if mode == "decode":
         dec = pipeline.decoder
         for b in lines_b:
@@ -87,6 +89,7 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=24)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--models", default=None, help="also run the last pack with every model in this folder")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
@@ -112,6 +115,15 @@ def main() -> None:
         results[f"{name}:decode+windows"] = time_it(lambda: run_variant(lines_b, strip_rules(compiled), "full"), args.repeats)
         results[f"{name}:full"] = time_it(lambda: run_variant(lines_b, compiled, "full"), args.repeats)
         print(f"{name}: {len(compiled.pack.rules)} rules, {len(compiled.windows)} windows", file=sys.stderr)
+    if args.models:
+        from engine.anomaly.bank import ModelBank, compile_with_models, load_models
+
+        models = load_models(args.models)
+        with_models = compile_with_models(load_pack(args.packs[-1]), models)
+        bank = ModelBank(models)
+        label = f"{Path(args.packs[-1]).name}+{len(models)} models:full"
+        results[label] = time_it(lambda: run_variant(lines_b, with_models, "full", bank), args.repeats)
+        print(f"{label}: {', '.join(m.name for m in models)}; {len(with_models.windows)} windows", file=sys.stderr)
 
     base = statistics.median(results["bare_orjson_loads"])
     rows = []
@@ -141,6 +153,7 @@ def main() -> None:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "packs": args.packs,
+        "models": args.models,
     }
     Path(args.out).mkdir(parents=True, exist_ok=True)
     out_file = Path(args.out) / f"pipeline-{stamp}.json"
@@ -149,7 +162,7 @@ def main() -> None:
     print(f"|---|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['variant']} | {r['median_s']:.2f} | {r['events_per_s']:,.0f} | {r['us_per_event']:.2f} | {r['x_bare_decode']:.1f} |")
-    print(f"\n{n:,} events, median of {args.repeats} runs, one process; results: {out_file.relative_to(ROOT)}")
+    print(f"\n{n:,} events, median of {args.repeats} runs, one process; results: {out_file}")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,27 @@ def main() -> None:
     """hongdun (红盾): streaming risk detection and early warnings for online merchants."""
 
 
+def _load_engine(pack: str, models_dir: str | None):
+    """The compiled pack and, with ``--models``, the verified models it scores with (exit 1 on any error)."""
+    if not models_dir:
+        return _load_compiled(pack), None
+    from engine.anomaly.bank import ModelBank, compile_with_models, load_models
+    from engine.rules.loader import load_pack
+
+    try:
+        models = load_models(models_dir)
+        return compile_with_models(load_pack(pack), models), ModelBank(models)
+    except PackErrors as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    except HongdunError as exc:
+        _fail(str(exc), 1)
+
+
 @main.command()
 @click.option("--pack", "pack", required=True, type=click.Path(exists=True, file_okay=False), help="rule pack folder")
+@click.option("--models", "models_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="score with every verified model in this folder (score.NAME in rules, model alerts)")
 @click.option("--input", "input_path", required=True, help="JSONL events file, or - for stdin")
 @click.option("--alerts", "alerts_path", default=None, help="write alerts as JSONL here")
 @click.option("--dead-letter", "dead_path", default=None, help="write rejected lines (with reasons) here")
@@ -82,15 +101,15 @@ def main() -> None:
 @click.option("--metrics-file", default=None, help="write Prometheus metrics here at the end (textfile-collector format)")
 def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | None, shadow_path: str | None,
         state_dir: str | None, batch_size: int, show: int, progress: bool | None, regions: str | None = None,
-        bureau: str = "", db_url: str | None = None, metrics_file: str | None = None) -> None:
-    """Score a JSONL event stream with a rule pack and print early warnings."""
+        bureau: str = "", db_url: str | None = None, metrics_file: str | None = None, models_dir: str | None = None) -> None:
+    """Score a JSONL event stream with a rule pack (and anomaly models) and print early warnings."""
     from engine.alerts.routing import Deployment
     from engine.pipeline import Pipeline, PipelineConfig
     from engine.runtime.embedded import Progress, run_stream, tune_gc
     from engine.runtime.summary import format_alert, format_summary
     from engine.runtime.state_dir import restore_state, save_state
 
-    compiled = _load_compiled(pack)
+    compiled, bank = _load_engine(pack, models_dir)
     tune_gc()
     deployment = None
     if regions:
@@ -98,7 +117,7 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
             deployment = Deployment(frozenset(r.strip() for r in regions.split(",") if r.strip()), name=bureau)
         except ValueError as exc:
             _fail(f"--regions: {exc}")
-    pipeline = Pipeline(compiled, config=PipelineConfig(deployment=deployment))
+    pipeline = Pipeline(compiled, config=PipelineConfig(deployment=deployment), models=bank)
     if state_dir and Path(state_dir).exists():
         try:
             warnings = restore_state(pipeline, Path(state_dir))
@@ -137,6 +156,7 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
             on_batch=on_batch,
         )
     if metrics is not None:
+        metrics.observe_drift(pipeline.drift)
         metrics.write_textfile(metrics_file)
     if state_dir:
         save_state(pipeline, Path(state_dir))
@@ -202,13 +222,26 @@ def rules() -> None:
     """Work on rule packs: lint, test, explain."""
 
 
+_MODELS_OPTION = click.option("--models", "models_dir", default=None, type=click.Path(exists=True, file_okay=False),
+                              help="models the pack runs with (its rules may read score.NAME)")
+
+
 @rules.command("lint")
 @click.argument("pack", type=click.Path(exists=True, file_okay=False))
-def rules_lint(pack: str) -> None:
+@_MODELS_OPTION
+def rules_lint(pack: str, models_dir: str | None) -> None:
     """Report every error in a pack as file:line:col: rule-id: message; exit 1 if any."""
     from engine.rules.lint import lint_pack
 
-    problems, warnings = lint_pack(pack)
+    names: frozenset[str] = frozenset()
+    if models_dir:
+        from engine.anomaly.bank import load_models
+
+        try:
+            names = frozenset(m.name for m in load_models(models_dir))
+        except HongdunError as exc:
+            _fail(str(exc), 1)
+    problems, warnings = lint_pack(pack, names)
     for w in warnings:
         click.echo(f"warning: {w}")
     for p in problems:
@@ -222,12 +255,13 @@ def rules_lint(pack: str) -> None:
 @rules.command("test")
 @click.argument("pack", type=click.Path(exists=True, file_okay=False))
 @click.option("-v", "--verbose", is_flag=True, help="list passing examples too")
-def rules_test(pack: str, verbose: bool) -> None:
+@_MODELS_OPTION
+def rules_test(pack: str, verbose: bool, models_dir: str | None) -> None:
     """Run every inline example and case file of a pack; show what differed."""
     from engine.rules.testing import run_pack_tests
 
-    compiled = _load_compiled(pack)
-    results, errors = run_pack_tests(compiled)
+    compiled, bank = _load_engine(pack, models_dir)
+    results, errors = run_pack_tests(compiled, bank)
     for e in errors:
         click.echo(e)
     failed = [r for r in results if not r.passed]
@@ -262,13 +296,14 @@ def rules_doc(pack: str, write: bool) -> None:
 @rules.command("explain")
 @click.argument("pack", type=click.Path(exists=True, file_okay=False))
 @click.option("--event", "event_json", required=True, help="one event as JSON, or @FILE (the last line of a JSONL file; earlier lines fill the windows)")
-def rules_explain(pack: str, event_json: str) -> None:
+@_MODELS_OPTION
+def rules_explain(pack: str, event_json: str, models_dir: str | None) -> None:
     """Show which rules fire on an event, what matched and which window values they saw."""
     from engine.events.deadletter import Reject
     from engine.pipeline import Pipeline
 
-    compiled = _load_compiled(pack)
-    pipeline = Pipeline(compiled)
+    compiled, bank = _load_engine(pack, models_dir)
+    pipeline = Pipeline(compiled, models=bank)
     if event_json.startswith("@"):
         lines = [l for l in Path(event_json[1:]).read_bytes().splitlines() if l.strip()]
         name = event_json[1:]
@@ -365,7 +400,7 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regio
 
 @main.group()
 def models() -> None:
-    """Anomaly models: train (status, evaluate and scoring in rules are the next steps)."""
+    """Anomaly models: train, status (checksums, drift), evaluate (against a z-score baseline)."""
 
 
 @models.command("train")
@@ -397,6 +432,13 @@ def models_train(name: str, events_path: str, truth_path: str | None, models_dir
 from engine.alerts.commands import alerts as _alerts_group  # noqa: E402
 
 main.add_command(_alerts_group)
+
+# commands that live beside the code they drive
+from engine.anomaly.commands import models_evaluate as _models_evaluate, models_status as _models_status  # noqa: E402
+
+models.add_command(_models_status)
+models.add_command(_models_evaluate)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

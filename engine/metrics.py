@@ -36,12 +36,31 @@ class Metrics:
         self.batch_size = Histogram("hongdun_batch_size", "Events per processed batch", buckets=_SIZE_BUCKETS, registry=r)
         self.batch_seconds = Histogram("hongdun_batch_seconds", "Processing time of one batch", buckets=_LATENCY_BUCKETS, registry=r)
         self.pack = Gauge("hongdun_pack_info", "Rule pack in use (value 1)", ["pack", "version"], registry=r)
+        # distributed workers (engine/runtime/faust_app.py)
+        self.latency = Histogram("hongdun_processing_latency_seconds", "From the Kafka timestamp of an event to its outputs being acked",
+                                 buckets=_LATENCY_BUCKETS + (10.0, 30.0), registry=r)
+        self.lag = Gauge("hongdun_consumer_lag", "Input records behind the partition's high watermark", ["partition"], registry=r)
+        self.pack_rejects = PromCounter("hongdun_pack_rejects", "Published packs a worker refused (previous pack kept)", ["reason"], registry=r)
+        # Bounded: one series per (model, feature) of the loaded feature sets (at most 64 features a model).
+        self.model_psi = Gauge("hongdun_model_feature_psi", "Population stability index of a model feature against training",
+                               ["model", "feature"], registry=r)
         self._seen: dict[str, Counter] = {}
 
     def set_pack(self, name: str, version: str) -> None:
         """Record which pack is live (the previous one's series is removed)."""
         self.pack.clear()
         self.pack.labels(pack=name, version=version).set(1)
+
+    def observe_drift(self, monitors: dict[str, Any]) -> None:
+        """Publish every model's PSI per feature from the pipeline's drift monitors (``Pipeline.drift``)."""
+        for model, monitor in monitors.items():
+            self.set_model_psi(model, monitor.psi_by_feature())
+
+    def set_model_psi(self, model: str, psi_by_feature: dict[str, float]) -> None:
+        """Publish one model's PSI per feature (from ``engine.anomaly.drift.DriftMonitor``); NaN is skipped."""
+        for feature, value in psi_by_feature.items():
+            if value == value:  # not NaN
+                self.model_psi.labels(model=model, feature=feature).set(value)
 
     def observe(self, stats: Stats, batch_size: int, seconds: float) -> None:
         """Add what ``stats`` counted since the last call, and one batch's size and time."""
@@ -67,3 +86,22 @@ class Metrics:
     def write_textfile(self, path: str) -> None:
         """Write the metrics in the text format (for node_exporter's textfile collector)."""
         write_to_textfile(path, self.registry)
+
+
+class ServiceMetrics(Metrics):
+    """The worker metrics plus those of the HTTP service (`hongdun serve`): same names for the same things.
+
+    Platform labels come from the service's auth file (a handful of
+    platforms), never from request content.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        super().__init__(registry)
+        r = self.registry
+        self.ingest_accepted = PromCounter("hongdun_ingest_accepted", "Events accepted over HTTP and durably queued",
+                                           ["platform"], registry=r)
+        self.ingest_rejected = PromCounter("hongdun_ingest_rejected", "Events refused at HTTP ingest (see hongdun_rejects)",
+                                           ["platform"], registry=r)
+        self.ingest_throttled = PromCounter("hongdun_ingest_throttled", "Ingest requests answered 429 (queue full)",
+                                            registry=r)
+        self.queue_depth = Gauge("hongdun_ingest_queue_depth", "Accepted events waiting for the pipeline", registry=r)

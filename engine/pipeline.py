@@ -19,9 +19,9 @@ from collections import Counter
 import msgspec
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from engine.alerts.alert import Alert, AlertBasis, AlertMerchant, alert_id
+from engine.alerts.alert import Alert, AlertBasis, AlertDisposition, AlertFeature, AlertMerchant, AlertModel, alert_id
 from engine.alerts.dedup import Deduplicator
 from engine.alerts.leniency import LeniencyPolicy, RepeatPolicy, dispose, escalate_for_repeat
 from engine.alerts.leniency import evict as evict_history
@@ -38,10 +38,22 @@ from engine.state import windows as W
 from engine.state.store import MemoryStore, StateStore
 from engine.state.store import evict as evict_window
 
+if TYPE_CHECKING:
+    from engine.anomaly.bank import LoadedModel, ModelBank
+
 _TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
 _UNSET = object()
 RECENT_HORIZON_S = 31 * 86400  # recent_alert() looks back at most 30 days
 RECENT = "_recent"
+_REJECTED: Any = object()  # marks an event whose model window update failed (already in the dead letter)
+MODEL_FAMILY = "anomaly"
+MODEL_SEVERITY = "low"  # a lead for review, not a finding: it never outranks a rule's warning
+MODEL_DEDUP_S = 86_400.0  # one model alert per merchant and subject per day; later hits update it
+MODEL_DISPOSITION = AlertDisposition(
+    kind="review", code="anomaly_lead",
+    reason="异常检测模型线索，不是违法认定：请结合证据人工研判，确有违法事实再依规则立案或提醒告诫",
+)
+_MODEL_SUBJECT = {"live_metrics": "room_id", "live_utterance": "room_id", "listing": "sku_id", "order": "sku_id"}
 OPEN = "_open"  # open alerts by id, so later hits can emit updated versions  # per merchant: family -> [event time, rule id, alert id] of its latest alert
 
 
@@ -93,6 +105,7 @@ class Stats:
     updates: Counter = field(default_factory=Counter)  # new versions of open alerts, by rule id
     late: Counter = field(default_factory=Counter)  # by window name
     rule_errors: Counter = field(default_factory=Counter)  # by rule id
+    scored: Counter = field(default_factory=Counter)  # events scored, by model
 
 
 def _iso(ts: float) -> str:
@@ -110,7 +123,11 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         decoder: EventDecoder | None = None,
         dedup_store: StateStore | None = None,
+        models: "ModelBank | None" = None,
     ) -> None:
+        self.models = models
+        _check_model_windows(compiled, models)
+        self.drift = _drift_monitors(models)  # per model: its features' distribution against training (PSI)
         self.compiled = compiled
         self.store = store if store is not None else MemoryStore()
         self.config = config
@@ -123,13 +140,55 @@ class Pipeline:
         self._next_evict = float("-inf")  # event time of the next sweep of expired state
         self._window_sweeps: dict[str, float] = {}
         self._escalated: list[Alert] = []  # open alerts raised by a confirming alert, emitted as updates
+        self._plan(compiled)
+
+    @property
+    def store(self) -> StateStore:
+        """Window state. Assigning a new store (state restore, a runtime's own store) re-plans the feeds."""
+        return self._store
+
+    @store.setter
+    def store(self, store: StateStore) -> None:
+        self._store = store
+        if hasattr(self, "_feeds"):
+            self._plan(self.compiled)
 
     # -- public -------------------------------------------------------
     def swap_pack(self, compiled: CompiledPack) -> None:
-        """Replace the compiled pack between batches (hot reload); window state is kept."""
-        self.compiled = compiled
+        """Replace the compiled pack between batches (hot reload); window state is kept.
+
+        With models loaded, the new pack must have been compiled with them
+        (:func:`engine.anomaly.bank.compile_with_models`), or this raises
+        ValueError and the old pack stays live.
+        """
+        _check_model_windows(compiled, self.models)
         for name, spec in compiled.windows.items():
             self.clocks.setdefault(name, W.WindowClock.for_spec(spec))
+        self.compiled = compiled
+        self._plan(compiled)
+
+    def _plan(self, cp: CompiledPack) -> None:
+        """Decide, once per pack, what each event type feeds: flat tuples, the models' windows apart.
+
+        A model's features read only its own windows, so those are fed in a first
+        pass over the batch, the batch's vectors are scored in one vectorised call,
+        and the second pass (the pack's windows, then the rules, event by event)
+        finds every score ready: rules see the same scores and windows whatever
+        the batch size, and model scoring still runs on whole batches.
+        """
+        model_windows = {m.window_prefix + w for m in self.models.models for w in m.features.windows} if self.models else set()
+
+        live = getattr(self.store, "live_values", False) and hasattr(self.store, "table")
+
+        def plan(ws: Iterable[Any]) -> tuple:
+            # spec._add is what W.add calls, and a live store's table is a plain dict: both bound once
+            # here save several calls per window per event on the hottest loop of the engine
+            return tuple((w.name, w.where, w.key, w.value, w.distinct, w.spec._add,
+                          self.store.table(w.name) if live else None) for w in ws)
+
+        self._feeds = {t: plan(w for w in ws if w.name not in model_windows) for t, ws in cp.feeds.items()}
+        self._model_feeds = {t: plan(w for w in ws if w.name in model_windows) for t, ws in cp.feeds.items()}
+        self._live_store = getattr(self.store, "live_values", False)
 
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
         """Decode and process raw records; undecodable ones become rejects."""
@@ -156,7 +215,7 @@ class Pipeline:
         """
         etype = _TYPE_OF[type(event)]
         ctx = EvalContext(event, etype, event.occurred_at.timestamp(), self._read_window, recent_alerts=self._recent_alerts)
-        self._feed_windows(self.compiled, ctx)
+        self._feed_windows(ctx, self._model_feeds[etype] + self._feeds[etype])
         return ctx
 
     def explain(self, event: Envelope) -> list["Explanation"]:
@@ -170,6 +229,8 @@ class Pipeline:
         out: list[Explanation] = []
         try:
             ctx = self.observe(event)
+            if self.models is not None:
+                ctx.scores = self._score_one(ctx)
         except Exception as exc:  # reported, never raised
             return [Explanation(cr.rule.id, cr.rule.status, False, cr.rule.severity, "", [], {}, f"window update failed: {exc!r}")
                     for cr in self.compiled.rules[etype]]
@@ -196,55 +257,188 @@ class Pipeline:
             )
         return out
 
+    def _score_one(self, ctx: EvalContext) -> dict[str, float]:
+        """Every model's score of one observed event (batch of one: for explain and pack tests, not streaming)."""
+        import numpy as np
+
+        assert self.models is not None
+        return {m.name: float(m.forest.risk(np.asarray([extract(ctx)], dtype=np.float64))[0])
+                for _, m, extract in self.models.by_type.get(ctx.etype, ())}
+
     # -- internals ----------------------------------------------------
     def _process_into(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult) -> None:
-        cp = self.compiled
+        """Score the batch's model vectors together, then run every event in order (see :meth:`_plan`)."""
         now_iso = _iso(self.clock())
         reader, recent = self._read_window, self._recent_alerts
-        feeds, rules, type_of = cp.feeds, cp.rules, _TYPE_OF
-        feed = self._feed_windows
+        feeds, rules, type_of = self._feeds, self.compiled.rules, _TYPE_OF
+        feed, run_rules = self._feed_windows, self._run_rules
+        scored: list[EvalContext | None] | None = None
+        leads: dict[int, list] = {}
+        if self.models is not None:
+            scored, leads = self._score_batch(events, sources, result, now_iso)
         seen_types: Counter = Counter()
         for i, ev in enumerate(events):
-            etype = type_of[type(ev)]
-            ts = ev.occurred_at.timestamp()
+            ctx = scored[i] if scored is not None else None
+            if ctx is None:
+                etype = type_of[type(ev)]
+                ctx = EvalContext(ev, etype, ev.occurred_at.timestamp(), reader, None, recent)
+            elif ctx is _REJECTED:
+                continue
+            else:
+                etype = ctx.etype
+            ts = ctx.ts
             seen_types[etype] += 1
-            ctx = EvalContext(ev, etype, ts, reader, None, recent)
             if feeds[etype]:
                 try:
-                    feed(cp, ctx)
+                    feed(ctx, feeds[etype])
                 except Exception as exc:  # a window filter must never kill the worker
                     self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
                     continue
-            for cr in rules[etype]:
-                if ctx.matches:  # ctx.begin_rule(), inlined: this loop runs for every rule of every event
-                    ctx.matches = []
-                if ctx.windows_seen:
-                    ctx.windows_seen = {}
-                try:
-                    if not cr.condition(ctx):
-                        continue
-                    alert = self._alert(cr, ctx, now_iso)
-                except Exception as exc:
-                    self.stats.rule_errors[cr.rule.id] += 1
-                    self._reject_event(result, ev, etype, sources, i, dl.RULE_ERROR, f"{cr.rule.id}: {exc!r}")
-                    continue
-                if alert is None:
-                    continue
-                if alert.shadow:
-                    result.shadow.append(alert)
-                elif alert.hits == 1:
-                    result.alerts.append(alert)
-                    result.emitted.append(alert)
-                else:
-                    result.updates.append(alert)
-                    result.emitted.append(alert)
-                if self._escalated:
-                    result.updates.extend(self._escalated)
-                    result.emitted.extend(self._escalated)
-                    self._escalated = []
+            run_rules(rules[etype], ctx, result, sources, i, now_iso)
+            if i in leads:
+                for model, risk, why in leads[i]:
+                    alert = self._model_alert(model, ctx, risk, why, now_iso)
+                    if alert is not None:
+                        self._emit(alert, result)
             if ts >= self._next_evict:
                 self._maybe_evict(ts)
         self.stats.events.update(seen_types)
+
+    def _score_batch(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult,
+                     now_iso: str) -> tuple[list[Any], dict[int, list]]:
+        """First pass: feed the models' windows, take feature vectors, score them per model in one call.
+
+        Returns the contexts made (scores set; ``_REJECTED`` where a model window
+        update failed and the event went to the dead letter) and, by event index,
+        the (model, risk, top features) of every score at or above its model's threshold.
+        """
+        import numpy as np
+
+        assert self.models is not None
+        bank, model_feeds, type_of = self.models.by_type, self._model_feeds, _TYPE_OF
+        reader, recent = self._read_window, self._recent_alerts
+        ctxs: list[Any] = [None] * len(events)
+        rows: dict[int, tuple[list[int], list[list[float]]]] = {}
+        for i, ev in enumerate(events):
+            etype = type_of[type(ev)]
+            scorers = bank.get(etype)
+            plan = model_feeds[etype]
+            if not scorers and not plan:  # e.g. an order for a complaint model that counts orders
+                continue
+            ctx = ctxs[i] = EvalContext(ev, etype, ev.occurred_at.timestamp(), reader, {} if scorers else None, recent)
+            try:
+                if plan:
+                    self._feed_windows(ctx, plan)
+                for mi, _, extract in scorers or ():
+                    got = rows.get(mi)
+                    if got is None:
+                        got = rows[mi] = ([], [])
+                    got[0].append(i)
+                    got[1].append(extract(ctx))
+            except Exception as exc:  # a model window must never kill the worker either
+                ctxs[i] = _REJECTED
+                self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"model window update failed: {exc!r}")
+        leads: dict[int, list] = {}
+        for mi, (idx, vectors) in rows.items():
+            model = self.models.models[mi]
+            keep = [k for k, i in enumerate(idx) if ctxs[i] is not _REJECTED]
+            if len(keep) != len(idx):
+                idx, vectors = [idx[k] for k in keep], [vectors[k] for k in keep]
+            if not idx:
+                continue
+            X = np.asarray(vectors, dtype=np.float64)
+            risk = model.forest.risk(X)
+            name = model.name
+            for i, r in zip(idx, risk.tolist()):
+                ctxs[i].scores[name] = r
+            self.stats.scored[name] += len(idx)
+            self.drift[name].update(X)
+            above = np.flatnonzero(risk >= model.threshold)
+            if len(above):
+                for j, why in zip(above.tolist(), explain_rows(model, X[above])):
+                    leads.setdefault(idx[j], []).append((model, float(risk[j]), why))
+        return ctxs, leads
+
+    def _run_rules(self, rules: tuple[CompiledRule, ...], ctx: EvalContext, result: BatchResult,
+                   sources: Sequence[Location] | None, i: int, now_iso: str) -> None:
+        for cr in rules:
+            if ctx.matches:  # ctx.begin_rule(), inlined: this loop runs for every rule of every event
+                ctx.matches = []
+            if ctx.windows_seen:
+                ctx.windows_seen = {}
+            try:
+                if not cr.condition(ctx):
+                    continue
+                alert = self._alert(cr, ctx, now_iso)
+            except Exception as exc:
+                self.stats.rule_errors[cr.rule.id] += 1
+                self._reject_event(result, ctx.event, ctx.etype, sources, i, dl.RULE_ERROR, f"{cr.rule.id}: {exc!r}")
+                continue
+            if alert is not None:
+                self._emit(alert, result)
+
+    def _emit(self, alert: Alert, result: BatchResult) -> None:
+        if alert.shadow:
+            result.shadow.append(alert)
+        elif alert.hits == 1:
+            result.alerts.append(alert)
+            result.emitted.append(alert)
+        else:
+            result.updates.append(alert)
+            result.emitted.append(alert)
+        if self._escalated:
+            result.updates.extend(self._escalated)
+            result.emitted.extend(self._escalated)
+            self._escalated = []
+
+    def _model_alert(self, model: "LoadedModel", ctx: EvalContext, risk: float, why: list[dict[str, Any]],
+                     now_iso: str) -> Alert | None:
+        """A model's own alert: an anomaly lead for review, with its top features and their training ranges."""
+        ev = ctx.event
+        m = ev.merchant
+        rule_id = model.rule_id
+        s = getattr(ev, _MODEL_SUBJECT.get(ctx.etype, ""), None)
+        subject = None if s is None else str(s)
+        new_id = alert_id(self.compiled.name, rule_id, m.merchant_id, subject, ev.event_id)
+        aid, hits, opened = self.dedup.admit((rule_id, m.merchant_id, subject or ""), ctx.ts, MODEL_DEDUP_S, new_id)
+        if not opened:
+            self.stats.deduplicated[rule_id] += 1
+            return self._update_open(aid, hits, ev.event_id, ctx.ts, now_iso)
+        reasons = "；".join(f"{w['feature']}={_fmt(w['value'])}（训练时常见 {_fmt(w['typical_low'])}–{_fmt(w['typical_high'])}）"
+                           for w in why)
+        alert = Alert(
+            alert_id=aid,
+            pack=self.compiled.name,
+            pack_version=self.compiled.version,
+            rule_id=rule_id,
+            rule_title=f"异常检测模型 {model.name}：{model.features.description}",
+            family=MODEL_FAMILY,
+            severity=MODEL_SEVERITY,
+            base_severity=MODEL_SEVERITY,
+            minor=False,
+            platform=ev.platform,
+            merchant=AlertMerchant(merchant_id=m.merchant_id, name=m.name, uscc=m.uscc,
+                                   reg_region_code=m.reg_region_code, op_region_code=m.op_region_code),
+            subject=subject,
+            legal_basis=[],
+            message=(f"异常线索（非违法认定，需人工研判）：模型 {model.name} 风险分 {risk:.2f}，"
+                     f"超过阈值 {model.threshold:.2f}。主要因素：{reasons}"),
+            values={"risk": round(risk, 6), "threshold": model.threshold},
+            model=AlertModel(name=model.name, folder=model.folder, risk=risk, threshold=model.threshold,
+                             calibration=model.calibration, manifest_sha256=model.digest,
+                             top_features=[AlertFeature(**w) for w in why]),
+            source_event_ids=[ev.event_id],
+            event_time=_iso(ctx.ts),
+            processed_at=now_iso,
+            hits=hits,
+            last_seen=_iso(ctx.ts),
+            disposition=MODEL_DISPOSITION,
+        )
+        self.stats.alerts[(rule_id, alert.severity)] += 1
+        if self.config.deployment is not None:
+            alert.route = route(alert, self.config.deployment)
+        self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
+        return alert
 
     def _reject_event(self, result: BatchResult, ev: Envelope, etype: str, sources: Sequence[Location] | None,
                       i: int, reason: str, message: str) -> None:
@@ -255,34 +449,41 @@ class Pipeline:
         result.rejects.append(make_reject(reason, message, raw, src, event_id=ev.event_id, event_type=etype))
         self.stats.rejects[reason] += 1
 
-    def _feed_windows(self, cp: CompiledPack, ctx: EvalContext) -> None:
+    def _feed_windows(self, ctx: EvalContext, plan: tuple) -> None:
         ts = ctx.ts
         store = self.store
-        clocks = self.clocks
         keys: dict[Any, Any] = {}  # windows sharing a key expression read it once
-        live = getattr(store, "live_values", False)
-        for w in cp.feeds[ctx.etype]:
-            if w.where is not None and not w.where(ctx):
+        live = self._live_store
+        clocks = self.clocks  # looked up per event: runtimes may swap a window's clock (restore, partitions)
+        for name, where, keyfn, valuefn, distinctfn, add, table in plan:
+            if where is not None and not where(ctx):
                 continue
-            key = keys.get(w.key, _UNSET)
+            key = keys.get(keyfn, _UNSET)
             if key is _UNSET:
-                key = keys[w.key] = w.key(ctx)
+                key = keys[keyfn] = keyfn(ctx)
             if key is None:
                 continue
-            value = w.value(ctx) if w.value is not None else None
-            if w.value is not None and not isinstance(value, (int, float)):
-                continue  # nothing to aggregate for this event
-            distinct = w.distinct(ctx) if w.distinct is not None else None
-            if w.distinct is not None and distinct is None:
-                continue
-            before = store.get(w.name, key)
+            value = None
+            if valuefn is not None:
+                value = valuefn(ctx)
+                if not isinstance(value, (int, float)):
+                    continue  # nothing to aggregate for this event
+            distinct = None
+            if distinctfn is not None:
+                distinct = distinctfn(ctx)
+                if distinct is None:
+                    continue
+            before = table.get(key) if table is not None else store.get(name, key)
             try:
-                state = W.add(before, w.spec, ts, value, distinct, clock=clocks[w.name])
+                state = add(before, ts, value, distinct, clocks[name])
             except W.LateEvent:
-                self.stats.late[w.name] += 1
+                self.stats.late[name] += 1
                 continue
-            if state is not before or not live:
-                store.put(w.name, key, state)
+            if table is not None:
+                if state is not before:
+                    table[key] = state
+            elif state is not before or not live:
+                store.put(name, key, state)
 
     def _read_window(self, ctx: EvalContext, name: str) -> Any:
         keyfn = self.compiled.window_keys.get((name, ctx.etype))
@@ -407,7 +608,8 @@ class Pipeline:
         if len(alert.source_event_ids) < self.config.max_source_ids:
             alert.source_event_ids = alert.source_event_ids + [event_id]
         before = alert.disposition
-        alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
+        if alert.model is None:  # a model's lead stays a lead for review: it is not a violation on record
+            alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
         self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
         if hits & (hits - 1) == 0 or alert.disposition != before:
             alert.processed_at = now_iso
@@ -449,6 +651,35 @@ class Pipeline:
                 else:
                     self.alert_state.delete(RECENT, key)
         return removed
+
+
+def _check_model_windows(compiled: CompiledPack, models: "ModelBank | None") -> None:
+    """A pipeline with models needs a pack compiled with them (their windows and score names)."""
+    if models is None:
+        return
+    missing = [m.name for m in models.models
+               if m.name not in compiled.models or any(m.window_prefix + w not in compiled.windows for w in m.features.windows)]
+    if missing:
+        raise ValueError(f"pack {compiled.name!r} was not compiled with model(s) {missing}: "
+                         "use engine.anomaly.bank.compile_with_models")
+
+
+def _drift_monitors(models: "ModelBank | None") -> dict[str, Any]:
+    if models is None:
+        return {}
+    from engine.anomaly.drift import DriftMonitor
+
+    return {m.name: DriftMonitor(m.features.names, m.distributions, source=f"{m.folder}/training.json") for m in models.models}
+
+
+def _fmt(v: Any) -> str:
+    return "空" if v is None else f"{v:.4g}"
+
+
+def explain_rows(model: "LoadedModel", X: Any) -> list[list[dict[str, Any]]]:
+    from engine.anomaly.bank import explain_rows as rows
+
+    return rows(model, X)
 
 
 def _escalated(cr: CompiledRule, ctx: EvalContext) -> str:

@@ -62,6 +62,29 @@ class AlertRoute(msgspec.Struct, frozen=True, kw_only=True):
     basis: str = ""
 
 
+class AlertFeature(msgspec.Struct, frozen=True, kw_only=True):
+    """One feature behind a model's score: its value, its share of the score, and its typical training range."""
+
+    feature: str
+    value: float | None
+    unit: str = ""
+    contribution: float  # levels of isolation depth this feature saved (engine/anomaly/explain.py)
+    typical_low: float | None = None  # training 5th percentile
+    typical_high: float | None = None  # training 95th percentile
+
+
+class AlertModel(msgspec.Struct, frozen=True, kw_only=True):
+    """What an anomaly model said about the event: an alert of a model carries it, a rule's never does."""
+
+    name: str
+    folder: str
+    risk: float  # in [0, 1], higher = riskier
+    threshold: float
+    calibration: str = ""
+    manifest_sha256: str = ""  # the exact model artifact that scored
+    top_features: list[AlertFeature] = []
+
+
 class Alert(msgspec.Struct, kw_only=True):
     """An early warning (事前预警) raised by a rule."""
 
@@ -91,6 +114,7 @@ class Alert(msgspec.Struct, kw_only=True):
     disposition: AlertDisposition | None = None
     route: AlertRoute | None = None
     confirmed_by: list[str] = []  # ids of later alerts (e.g. complaints) that confirmed this one and raised it
+    model: AlertModel | None = None  # set on an anomaly model's own alert: risk, threshold, top features
 
 
 def alert_id(pack: str, rule_id: str, merchant_id: str, subject: str | None, first_event_id: str) -> str:

@@ -133,9 +133,14 @@ def load_feature_set(path: str | Path) -> FeatureSet:
 Extractor = Callable[[EvalContext], list[float]]
 
 
-def compile_features(fs: FeatureSet, event_type: str) -> Extractor:
-    """A closure that turns one event's context into the model's feature vector (NaN for null)."""
-    refs = {name: WindowRef(name, w.spec.aggregates, w.key) for name, w in fs.windows.items()}
+def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "") -> Extractor:
+    """A closure that turns one event's context into the model's feature vector (NaN for null).
+
+    ``window_prefix`` is prepended to the names the feature set's windows are
+    stored under, so a model's windows can live beside a rule pack's in one
+    state store without clashing (the engine uses ``MODEL/``).
+    """
+    refs = {name: WindowRef(window_prefix + name, w.spec.aggregates, w.key) for name, w in fs.windows.items()}
     comp = Compiler(event_type, fs.events, {}, refs)
     errors: list[PackError] = []
     fns = []

@@ -66,9 +66,8 @@ class EvalContext:
 
     def window(self, name: str) -> Any:
         """The value of a declared window for this event's key (cached), or None."""
-        if name in self._windows:
-            value = self._windows[name]
-        else:
+        value = self._windows.get(name, _MISSING)
+        if value is _MISSING:
             value = self._reader(self, name) if self._reader is not None else None
             self._windows[name] = value
         if value is not None:
@@ -83,4 +82,5 @@ class EvalContext:
             self.windows_seen = {}
 
 
+_MISSING = object()
 _NO_SCORES: dict[str, float] = {}  # shared by every event without model scores; never written to

@@ -77,6 +77,18 @@ def _key_fn(getters: list[Fn]) -> Callable[[EvalContext], tuple | None]:
 
         return one
 
+    if len(getters) == 2:
+        g1, g2 = getters
+
+        def two(c: EvalContext) -> tuple | None:
+            a = g1(c)
+            if a is None:
+                return None
+            b = g2(c)
+            return None if b is None else (str(a), str(b))
+
+        return two
+
     def many(c: EvalContext) -> tuple | None:
         out = []
         for g in getters:

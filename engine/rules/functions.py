@@ -274,6 +274,9 @@ def _simple(name: str, signature: str, doc: str, n_low: int, n_high: int | None,
         if len(fns) == 1:
             (f,) = fns
             return Compiled(lambda ctx: impl(f(ctx)), rtype)
+        if len(fns) == 2:  # ratio(a, b), min(a, b), …: the common case, without building a list per call
+            f1, f2 = fns
+            return Compiled(lambda ctx: impl(f1(ctx), f2(ctx)), rtype)
         return Compiled(lambda ctx: impl(*[f(ctx) for f in fns]), rtype)
 
     register(name, signature, doc)(build)

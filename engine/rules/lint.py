@@ -18,15 +18,18 @@ def _sort_key(e: PackError) -> tuple:
     return (loc.file or "", loc.line or 0, loc.col or 0, e.message)
 
 
-def lint_pack(folder: str) -> tuple[list[PackError], list[str]]:
-    """Return (errors sorted by position, warnings) for a pack folder."""
+def lint_pack(folder: str, model_names: frozenset[str] = frozenset()) -> tuple[list[PackError], list[str]]:
+    """Return (errors sorted by position, warnings) for a pack folder.
+
+    ``model_names`` are the models the pack will run with: its rules may read score.NAME for those.
+    """
     errors: list[PackError] = []
     try:
         pack = load_pack(folder, collect=errors)
     except PackErrors as exc:  # pack.yaml itself unreadable: nothing more to check
         return sorted(exc.errors, key=_sort_key), []
     try:
-        compile_pack(pack)
+        compile_pack(pack, models=model_names)
     except PackErrors as exc:
         errors.extend(exc.errors)
     if errors:

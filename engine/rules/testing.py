@@ -11,7 +11,7 @@ event fails with the decoder's reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 import orjson
 
@@ -47,11 +47,14 @@ def _decode(decoder: EventDecoder, partial: dict, event_id: str, loc: Location):
     return decoded
 
 
-def run_example(compiled: CompiledPack, rule_id: str, example: Example) -> ExampleResult:
-    """Run one example against a fresh pipeline and compare the rule's verdict."""
+def run_example(compiled: CompiledPack, rule_id: str, example: Example, models: Any = None) -> ExampleResult:
+    """Run one example against a fresh pipeline and compare the rule's verdict.
+
+    ``models`` (a ModelBank) scores the example events, for packs whose rules read score.MODEL.
+    """
     from engine.pipeline import Pipeline
 
-    pipeline = Pipeline(compiled, clock=lambda: 0.0)
+    pipeline = Pipeline(compiled, clock=lambda: 0.0, models=models)
     decoder = pipeline.decoder
     for i, partial in enumerate(example.given):
         ev = _decode(decoder, partial, f"given-{i}", example.loc)
@@ -82,13 +85,13 @@ def iter_examples(compiled: CompiledPack) -> Iterable[tuple[str, Example]]:
             yield rule.id, ex
 
 
-def run_pack_tests(compiled: CompiledPack) -> tuple[list[ExampleResult], list[str]]:
-    """Run all examples and case files; return results and case-file errors."""
-    results = [run_example(compiled, rid, ex) for rid, ex in iter_examples(compiled)]
+def run_pack_tests(compiled: CompiledPack, models: Any = None) -> tuple[list[ExampleResult], list[str]]:
+    """Run all examples and case files (scored by ``models`` when given); return results and case-file errors."""
+    results = [run_example(compiled, rid, ex, models) for rid, ex in iter_examples(compiled)]
     errors: list[str] = []
     by_id = {r.id: r.events for r in compiled.pack.rules}
     for path in compiled.pack.case_files:
         cases, errs = load_case_file(path, lambda rid: by_id.get(rid, ()))
         errors.extend(str(e) for e in errs)
-        results.extend(run_example(compiled, rid, ex) for rid, ex in cases)
+        results.extend(run_example(compiled, rid, ex, models) for rid, ex in cases)
     return results, errors

@@ -84,16 +84,29 @@ class MemoryStore:
         return iter(self._data.get(window, {}).items())
 
     def windows(self) -> list[str]:
-        """Names of the windows held."""
-        return list(self._data)
+        """Names of the windows holding at least one key."""
+        return [name for name, d in self._data.items() if d]
 
     def size(self, window: str) -> int:
         """Number of keys held for ``window`` (for metrics)."""
         return len(self._data.get(window, ()))
 
     def drop_window(self, window: str) -> None:
-        """Forget every key of ``window`` (e.g. when its spec changed)."""
-        self._data.pop(window, None)
+        """Forget every key of ``window`` (e.g. when its spec changed); its table object stays valid."""
+        d = self._data.get(window)
+        if d is not None:
+            d.clear()
+
+    def table(self, window: str) -> dict[Key, WindowState]:
+        """The live dict holding ``window``'s keys (created if absent), for the pipeline's hot loop.
+
+        The same object for the life of the store, so a caller may keep it; a
+        read of it sees what ``get`` sees, a write is a ``put``.
+        """
+        d = self._data.get(window)
+        if d is None:
+            d = self._data[window] = {}
+        return d
 
     def evict(self, spec: WindowSpec, watermark: float) -> int:
         """Remove the keys of ``spec``'s window that no read at or after ``watermark`` can see."""

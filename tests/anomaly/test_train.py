@@ -66,3 +66,20 @@ def test_shipped_models_load_against_their_feature_sets(folder: Path) -> None:
     training = orjson.loads((folder / "training.json").read_bytes())
     assert 0 < training["threshold"] <= 1 and training["training"]["rows"] > 1000
     assert forest.n_features_in_ == len(fs.names)
+
+
+def test_without_labels_the_threshold_is_a_target_alert_rate(tmp_path: Path, small_stream) -> None:
+    folder = tmp_path / "listing-price"
+    folder.mkdir()
+    shutil.copy(ROOT / "models" / "listing-price" / "features.yaml", folder / "features.yaml")
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(small_stream[0])
+    summary = train_model(folder, events, created_at="2026-11-26T00:00:00+00:00",
+                          config=TrainConfig(n_estimators=20, target_alert_rate=0.05))
+    assert summary["calibration"]["method"] == "target alert rate on the training events"
+    assert summary["calibration"]["observed_alert_rate"] == pytest.approx(0.05, abs=0.01)
+    assert summary["metrics"] == {}
+    dist = summary["distributions"]["price_vs_category_mean"]
+    assert dist["median"] == pytest.approx(dist["quantiles"]["0.5"])
+    assert sum(dist["psi"]["shares"]) == pytest.approx(1.0)
+    assert summary["baseline"]["features"] == load_feature_set(folder / "features.yaml").names

@@ -1,0 +1,165 @@
+"""The anomaly models a running engine scores with: loading, verification, wiring into a pack.
+
+A model folder (``models/NAME/``) is verified before anything in it is used:
+:func:`load_model` checks every sha256 in the manifest (``features.yaml``
+included) and that the forest's feature names equal the feature set's, then
+reads the threshold and the training distributions from ``training.json``.
+
+The pipeline runs a model's windows in the same state store as the rule pack's,
+under the prefix ``MODEL/`` so names cannot clash: :func:`with_model_windows`
+returns the pack with them added, and :class:`ModelBank` holds, per event type,
+the compiled feature extractor of every model that scores that type.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from engine.anomaly.artifact import MANIFEST_FILE, load_forest
+from engine.anomaly.explain import explain
+from engine.anomaly.features import Extractor, FeatureSet, compile_features, load_feature_set
+from engine.anomaly.forest import CompiledForest
+from engine.errors import Location, ModelError, PackErrors
+from engine.rules.evaluator import CompiledPack, compile_pack
+from engine.rules.model import Pack
+
+FEATURES_FILE = "features.yaml"
+TRAINING_FILE = "training.json"
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified model: forest, feature set, alert threshold and training ranges."""
+
+    name: str  # as rules read it: score.NAME
+    folder: str
+    features: FeatureSet
+    forest: CompiledForest
+    threshold: float  # risk in [0, 1] at or above which the model raises its own alert
+    calibration: str
+    distributions: dict[str, Any]  # per-feature training quantiles: typical ranges in explanations, drift
+    digest: str  # sha256 of the manifest: which exact artifact scored an alert
+
+    @property
+    def window_prefix(self) -> str:
+        return f"{self.name}/"
+
+    @property
+    def rule_id(self) -> str:
+        """The id a model's own alerts carry (a model is not a rule, but alerts need one stable id)."""
+        return "MODEL-" + self.name.upper().replace("_", "-")
+
+
+def load_model(folder: str | Path) -> LoadedModel:
+    """Load and verify one model folder; ModelError names the file and what is wrong."""
+    root = Path(folder)
+    try:
+        fs = load_feature_set(root / FEATURES_FILE)
+    except PackErrors as exc:
+        raise ModelError(f"feature set does not load: {exc.errors[0]}", Location(file=str(root / FEATURES_FILE))) from None
+    forest = load_forest(root, fs.names)  # verifies every checksum and the feature schema
+    manifest_bytes = (root / MANIFEST_FILE).read_bytes()
+    manifest = json.loads(manifest_bytes)
+    listed = manifest.get("sha256", {})
+    for name in (FEATURES_FILE, TRAINING_FILE):
+        if name not in listed:
+            raise ModelError(f"manifest does not list {name}", Location(file=str(root / MANIFEST_FILE)))
+    training_path = root / TRAINING_FILE
+    data = training_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != listed[TRAINING_FILE].lower():
+        raise ModelError(f"sha256 mismatch for {TRAINING_FILE} (changed while loading)", Location(file=str(training_path)))
+    training = json.loads(data)
+    threshold = training.get("threshold")
+    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+        raise ModelError(f"threshold must be a risk in [0, 1], found {threshold!r}", Location(file=str(training_path)))
+    return LoadedModel(
+        name=fs.model,
+        folder=root.name,
+        features=fs,
+        forest=forest,
+        threshold=float(threshold),
+        calibration=_calibration_text(training.get("calibration")),
+        distributions=training.get("distributions") if isinstance(training.get("distributions"), dict) else {},
+        digest=hashlib.sha256(manifest_bytes).hexdigest(),
+    )
+
+
+def load_models(folder: str | Path, names: Sequence[str] | None = None) -> list[LoadedModel]:
+    """Every model under ``folder`` (a sub-folder with a manifest), or only ``names``, verified."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ModelError("models folder does not exist", Location(file=str(root)))
+    found = sorted(p for p in root.iterdir() if (p / MANIFEST_FILE).is_file())
+    if names is not None:
+        wanted = set(names)
+        missing = wanted - {p.name for p in found}
+        if missing:
+            raise ModelError(f"no model folder {sorted(missing)} (found: {[p.name for p in found]})", Location(file=str(root)))
+        found = [p for p in found if p.name in wanted]
+    models = [load_model(p) for p in found]
+    seen: dict[str, str] = {}
+    for m in models:
+        if m.name in seen:
+            raise ModelError(f"models {seen[m.name]} and {m.folder} both call themselves {m.name!r}", Location(file=str(root)))
+        seen[m.name] = m.folder
+    return models
+
+
+def with_model_windows(pack: Pack, models: Sequence[LoadedModel]) -> Pack:
+    """The pack plus every model's windows, renamed ``MODEL/window`` (declared after the pack's own)."""
+    windows = dict(pack.windows)
+    for m in models:
+        for name, w in m.features.windows.items():
+            windows[m.window_prefix + name] = dataclasses.replace(w, name=m.window_prefix + name)
+    return dataclasses.replace(pack, windows=windows)
+
+
+class ModelBank:
+    """Per event type, the models that score it and their compiled feature extractors."""
+
+    def __init__(self, models: Sequence[LoadedModel]) -> None:
+        self.models = tuple(models)
+        self.by_type: dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]] = {}
+        plan: dict[str, list[tuple[int, LoadedModel, Extractor]]] = {}
+        for i, m in enumerate(self.models):
+            for etype in m.features.events:
+                plan.setdefault(etype, []).append((i, m, compile_features(m.features, etype, m.window_prefix)))
+        self.by_type = {t: tuple(v) for t, v in plan.items()}
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(m.name for m in self.models)
+
+    def info(self) -> list[dict[str, Any]]:
+        """One line per model for logs and ``/metrics`` labels."""
+        return [{"model": m.name, "folder": m.folder, "threshold": m.threshold, "manifest_sha256": m.digest[:12]}
+                for m in self.models]
+
+
+def _calibration_text(cal: Any) -> str:
+    if isinstance(cal, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(cal.items()) if not isinstance(v, (dict, list)))
+    return str(cal or "")
+
+
+def compile_with_models(pack: Pack, models: Sequence[LoadedModel]) -> CompiledPack:
+    """Compile a pack for a pipeline that also scores ``models`` (their windows added, score.NAME readable)."""
+    return compile_pack(with_model_windows(pack, models), models=frozenset(m.name for m in models))
+
+
+def explain_rows(model: LoadedModel, X: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
+    """The ``top`` features behind each row's score, as alert-ready dicts (value, unit, typical training range)."""
+    units = {f.name: f.unit for f in model.features.features}
+    rows = explain(model.forest, X, model.features.names, model.distributions, top=top, units=units)
+    return [[{"feature": c.name, "value": c.value, "unit": c.unit, "contribution": round(c.contribution, 4),
+              "typical_low": c.typical_low, "typical_high": c.typical_high} for c in row] for row in rows]
+
+
+__all__ = ["LoadedModel", "ModelBank", "compile_with_models", "explain_rows", "load_model", "load_models",
+           "with_model_windows"]
