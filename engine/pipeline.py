@@ -54,6 +54,7 @@ MODEL_DISPOSITION = AlertDisposition(
     reason="异常检测模型线索，不是违法认定：请结合证据人工研判，确有违法事实再依规则立案或提醒告诫",
 )
 _MODEL_SUBJECT = {"live_metrics": "room_id", "live_utterance": "room_id", "listing": "sku_id", "order": "sku_id"}
+MODELS = "_models"  # per model: event time of the first event its windows saw (warm-up of its own alerts)
 OPEN = "_open"  # open alerts by id, so later hits can emit updated versions  # per merchant: family -> [event time, rule id, alert id] of its latest alert
 
 
@@ -106,6 +107,7 @@ class Stats:
     late: Counter = field(default_factory=Counter)  # by window name
     rule_errors: Counter = field(default_factory=Counter)  # by rule id
     scored: Counter = field(default_factory=Counter)  # events scored, by model
+    model_warming: Counter = field(default_factory=Counter)  # scores above threshold held back during warm-up, by model
 
 
 def _iso(ts: float) -> str:
@@ -354,6 +356,11 @@ class Pipeline:
             self.stats.scored[name] += len(idx)
             self.drift[name].update(X)
             above = np.flatnonzero(risk >= model.threshold)
+            if model.features.warmup_s:
+                since = self._model_start(name, ctxs[idx[0]].ts)  # the first in stream order: batch size cannot change it
+                warm = [j for j in above.tolist() if ctxs[idx[j]].ts - since >= model.features.warmup_s]
+                self.stats.model_warming[name] += len(above) - len(warm)
+                above = np.asarray(warm, dtype=np.intp)
             if len(above):
                 for j, why in zip(above.tolist(), explain_rows(model, X[above])):
                     leads.setdefault(idx[j], []).append((model, float(risk[j]), why))
@@ -390,6 +397,14 @@ class Pipeline:
             result.updates.extend(self._escalated)
             result.emitted.extend(self._escalated)
             self._escalated = []
+
+    def _model_start(self, name: str, ts: float) -> float:
+        """Event time this pipeline's state first fed model ``name`` (kept with the alert state, so snapshots keep it)."""
+        stored = self.alert_state.get(MODELS, (name,))
+        if stored is None:
+            self.alert_state.put(MODELS, (name,), {"first": ts})  # type: ignore[arg-type]
+            return ts
+        return stored["first"]  # type: ignore[index]
 
     def _model_alert(self, model: "LoadedModel", ctx: EvalContext, risk: float, why: list[dict[str, Any]],
                      now_iso: str) -> Alert | None:

@@ -37,12 +37,12 @@ from engine.errors import Location, PackError, PackErrors
 from engine.rules.compiler import Compiler, WindowRef
 from engine.rules.context import EvalContext
 from engine.rules.expr import Condition
-from engine.rules.loader import _condition, _Ctx, _event_types, _keys, _load_window, _str
+from engine.rules.loader import parse_duration, _condition, _Ctx, _event_types, _keys, _load_window, _str
 from engine.rules.model import Pack, WindowDef
 from engine.rules.yamlsrc import LMap, load_yaml_file
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_TOP_KEYS = {"model", "description", "events", "windows", "features"}
+_TOP_KEYS = {"model", "description", "events", "windows", "features", "warmup"}
 _FEATURE_KEYS = {"expr", "unit", "description"}
 MAX_FEATURES = 64
 
@@ -68,6 +68,7 @@ class FeatureSet:
     windows: dict[str, WindowDef]
     features: tuple[FeatureDef, ...]
     source: str
+    warmup_s: int = 0  # event time the windows need after a cold start before the model's own alerts are trusted
 
     @property
     def names(self) -> list[str]:
@@ -91,12 +92,18 @@ def load_feature_set(path: str | Path) -> FeatureSet:
     features: list[FeatureDef] = []
     windows: dict[str, WindowDef] = {}
     model = description = ""
+    warmup_s = 0
     events: tuple[str, ...] = ()
     if _keys(ctx, doc, path.name, _TOP_KEYS, {"model", "events", "features"}):
         model = _str(ctx, doc, "model", "feature set") or ""
         if not _NAME.match(model):
             ctx.err(f"model name {model!r}: use lower_snake_case (rules read it as score.{model or 'NAME'})", doc.loc_of("model"))
         description = _str(ctx, doc, "description", "feature set") or ""
+        if "warmup" in doc:
+            try:
+                warmup_s = parse_duration(doc["warmup"], doc.loc_of("warmup"), "warmup")
+            except PackError as exc:
+                ctx.errors.append(exc)
         events = _event_types(ctx, doc, "events", "feature set")
         block = doc.get("windows", LMap())
         if isinstance(block, LMap):
@@ -127,7 +134,7 @@ def load_feature_set(path: str | Path) -> FeatureSet:
                     features.append(FeatureDef(name, expr, unit, text, where))
     if ctx.errors:
         raise PackErrors(ctx.errors)
-    return FeatureSet(model, description, events, windows, tuple(features), str(path))
+    return FeatureSet(model, description, events, windows, tuple(features), str(path), warmup_s)
 
 
 Extractor = Callable[[EvalContext], list[float]]

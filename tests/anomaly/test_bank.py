@@ -211,3 +211,23 @@ def test_the_pipeline_tracks_feature_drift_and_exports_it(models, small_stream) 
     listing = next(m for m in models if m.name == "listing_price")
     for feature in listing.features.names:
         assert f'hongdun_model_feature_psi{{feature="{feature}",model="listing_price"}}' in text
+
+
+def test_a_model_with_a_warmup_holds_its_own_alerts_until_its_windows_have_history(models, small_stream) -> None:
+    """Cold start: 12 hours of complaints cannot say what a merchant's last 27 days looked like."""
+    from engine.pipeline import MODELS
+
+    complaints = next(m for m in models if m.name == "merchant_complaints")
+    assert complaints.features.warmup_s == 28 * 86400
+    compiled = compile_with_models(load_pack(ROOT / "rules" / "starter"), [complaints])
+    items = _items(small_stream[0])
+    cold, cold_out = _run(compiled, ModelBank([complaints]), items, 1000)
+    assert cold.stats.model_warming["merchant_complaints"] > 0
+    assert not [a for a in cold_out if a.model is not None]
+
+    warm = Pipeline(compiled, clock=lambda: 0.0, models=ModelBank([complaints]))
+    warm.alert_state.put(MODELS, ("merchant_complaints",), {"first": 0.0})  # history since 1970: long warm
+    warm_out = [a for b in iter_batches(items, 1000) for a in warm.process_raw(b).emitted]
+    held = cold.stats.model_warming["merchant_complaints"]
+    assert warm.stats.model_warming["merchant_complaints"] == 0
+    assert 0 < len({a.alert_id for a in warm_out if a.model is not None}) <= held
