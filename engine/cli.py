@@ -377,7 +377,9 @@ def backtest(pack: str, input_path: str, truth_path: str, report_path: str | Non
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False))
 @click.option("--regions", default="330100", show_default=True, help="region codes the demo bureau covers")
-def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regions: str) -> None:
+@click.option("--models", "models_dir", default="models", show_default=True,
+              help="anomaly models to score with ('' for rules only)")
+def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regions: str, models_dir: str) -> None:
     """The main job on the embedded default: simulate a day, score it, print warnings, write alerts."""
     from engine.simulate import run_simulation
 
@@ -394,7 +396,7 @@ def demo(pack: str, merchants: int, hours: float, seed: int, out_dir: str, regio
     ctx.invoke(run, pack=pack, input_path=str(events), alerts_path=str(out / "alerts.jsonl"),
                dead_path=str(out / "dead-letter.jsonl"), shadow_path=str(out / "shadow-alerts.jsonl"),
                state_dir=None, batch_size=1000, show=15, progress=None, regions=regions, bureau="杭州市市场监督管理局（演示）",
-               db_url=str(out / "alerts.db"))
+               db_url=str(out / "alerts.db"), models_dir=models_dir if models_dir and Path(models_dir).is_dir() else None)
     click.echo(f"\nalerts: {out / 'alerts.jsonl'}   truth labels: {truth}", err=True)
 
 
@@ -439,6 +441,13 @@ from engine.anomaly.commands import models_evaluate as _models_evaluate, models_
 models.add_command(_models_status)
 models.add_command(_models_evaluate)
 
+
+from engine.service.commands import post_command, report_command, serve_command, tokens_command  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(tokens_command)
+main.add_command(post_command)
+main.add_command(report_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -116,7 +116,8 @@ def with_model_windows(pack: Pack, models: Sequence[LoadedModel]) -> Pack:
     windows = dict(pack.windows)
     for m in models:
         for name, w in m.features.windows.items():
-            windows[m.window_prefix + name] = dataclasses.replace(w, name=m.window_prefix + name)
+            stored = m.window_prefix + name
+            windows[stored] = dataclasses.replace(w, name=stored, spec=dataclasses.replace(w.spec, name=stored))
     return dataclasses.replace(pack, windows=windows)
 
 

@@ -231,3 +231,21 @@ def test_a_model_with_a_warmup_holds_its_own_alerts_until_its_windows_have_histo
     held = cold.stats.model_warming["merchant_complaints"]
     assert warm.stats.model_warming["merchant_complaints"] == 0
     assert 0 < len({a.alert_id for a in warm_out if a.model is not None}) <= held
+
+
+def test_state_with_model_windows_snapshots_and_restores(models, small_stream, tmp_path) -> None:
+    """A run with models continues from a snapshot exactly as one run over the whole stream."""
+    from engine.runtime.state_dir import restore_state, save_state
+
+    compiled = compile_with_models(load_pack(ROOT / "rules" / "starter"), models)
+    items = _items(small_stream[0])
+    half = len(items) // 2
+    _, whole = _run(compiled, ModelBank(models), items, 1000)
+    first, out = _run(compiled, ModelBank(models), items[:half], 1000)
+    save_state(first, tmp_path)
+    second = Pipeline(compiled, clock=lambda: 0.0, models=ModelBank(models))
+    restore_state(second, tmp_path)
+    for b in iter_batches(items[half:], 1000):
+        out += second.process_raw(b).emitted
+    assert [a.alert_id for a in out] == [a.alert_id for a in whole]
+    assert [a.model.risk for a in out if a.model] == [a.model.risk for a in whole if a.model]

@@ -92,6 +92,9 @@ class AlertFilter:
     since: float | None = None  # event time, epoch seconds, inclusive
     until: float | None = None  # exclusive
     limit: int | None = 100
+    scope: tuple[str, ...] = ()  # region codes a caller may see (any of them); () = no scope (local CLI)
+    family: str | None = None
+    platform: str | None = None
 
 
 def _iso(ts: float) -> str:
@@ -183,11 +186,15 @@ class AlertStore:
         if where.region:
             sql.append("AND a.region_code LIKE ?")
             params.append(region_prefix(where.region) + "%")
+        if where.scope:  # e.g. a bureau token's regions (engine.service): enforced in the query itself
+            sql.append("AND (" + " OR ".join("a.region_code LIKE ?" for _ in where.scope) + ")")
+            params.extend(region_prefix(r) + "%" for r in where.scope)
         if where.min_severity:
             levels = SEVERITIES[SEVERITIES.index(where.min_severity):]
             sql.append(f"AND a.severity IN ({', '.join('?' for _ in levels)})")
             params.extend(levels)
-        for col, value in (("rule_id", where.rule_id), ("merchant_id", where.merchant_id)):
+        for col, value in (("rule_id", where.rule_id), ("merchant_id", where.merchant_id), ("family", where.family),
+                           ("platform", where.platform)):
             if value:
                 sql.append(f"AND a.{col} = ?")
                 params.append(value)
