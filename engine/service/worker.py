@@ -73,6 +73,8 @@ class Consumer:
         self.queue.finish(taken, dead, sources)
         seconds = time.perf_counter() - t0
         self.metrics.observe(self.pipeline.stats, len(taken), seconds)
+        if self.pipeline.drift:
+            self.metrics.observe_drift(self.pipeline.drift)
         return Step(len(taken), len(result.emitted), seconds)
 
     def _run(self, taken: list[Queued]) -> tuple[BatchResult, dict[str, Queued]]:

@@ -26,6 +26,9 @@ def test_model_alerts_carry_their_explanation(tmp_path: Path, small_stream: tupl
             async with http.get(f"{url}/v1/alerts?family=anomaly&limit=1000", headers=token) as r:
                 found = (await r.json())["alerts"]
             assert found, "no model alert in the Hangzhou region of the small stream"
+            async with http.get(f"{url}/metrics") as r:
+                text = await r.text()
+            assert 'hongdun_model_feature_psi{feature="price_vs_own_min",model="listing_price"}' in text
             async with http.get(f"{url}/v1/alerts/{found[0]['alert_id']}", headers=token) as r:
                 return found, await r.json()
 
