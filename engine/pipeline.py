@@ -190,6 +190,15 @@ class Pipeline:
 
         self._feeds = {t: plan(w for w in ws if w.name not in model_windows) for t, ws in cp.feeds.items()}
         self._model_feeds = {t: plan(w for w in ws if w.name in model_windows) for t, ws in cp.feeds.items()}
+        # window reads by event type and name: key reader, the live store's dict (or None), the read kernel
+        self._readers: dict[str, dict[str, tuple]] = {t: {} for t in cp.feeds}
+        for (name, etype), keyfn in cp.window_keys.items():
+            spec = cp.windows[name]
+            self._readers.setdefault(etype, {})[name] = (keyfn, self.store.table(name) if live else None, spec._read)
+        bank = self.models.by_type if self.models is not None else {}
+        # by event class: (type name, models scoring it, model windows it feeds) where either exists
+        self._first_pass = {cls: (t, bank.get(t, ()), self._model_feeds[t]) for cls, t in _TYPE_OF.items()
+                            if bank.get(t) or self._model_feeds[t]}
         self._live_store = getattr(self.store, "live_values", False)
 
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
@@ -317,16 +326,15 @@ class Pipeline:
         import numpy as np
 
         assert self.models is not None
-        bank, model_feeds, type_of = self.models.by_type, self._model_feeds, _TYPE_OF
+        first_pass = self._first_pass
         reader, recent = self._read_window, self._recent_alerts
         ctxs: list[Any] = [None] * len(events)
         rows: dict[int, tuple[list[int], list[list[float]]]] = {}
         for i, ev in enumerate(events):
-            etype = type_of[type(ev)]
-            scorers = bank.get(etype)
-            plan = model_feeds[etype]
-            if not scorers and not plan:  # e.g. an order for a complaint model that counts orders
+            todo = first_pass.get(type(ev))
+            if todo is None:  # no model scores or counts this event type
                 continue
+            etype, scorers, plan = todo
             ctx = ctxs[i] = EvalContext(ev, etype, ev.occurred_at.timestamp(), reader, {} if scorers else None, recent)
             try:
                 if plan:
@@ -501,13 +509,14 @@ class Pipeline:
                 store.put(name, key, state)
 
     def _read_window(self, ctx: EvalContext, name: str) -> Any:
-        keyfn = self.compiled.window_keys.get((name, ctx.etype))
-        if keyfn is None:
+        how = self._readers[ctx.etype].get(name)
+        if how is None:
             return None
+        keyfn, table, read = how
         key = keyfn(ctx)
         if key is None:
             return None
-        return W.read(self.store.get(name, key), self.compiled.windows[name], ctx.ts)
+        return read(table.get(key) if table is not None else self._store.get(name, key), ctx.ts)
 
     def _recent_alerts(self, ctx: EvalContext) -> dict | None:
         return self.alert_state.get(RECENT, (ctx.event.merchant.merchant_id,))
