@@ -205,8 +205,8 @@ def _alert_id(request: web.Request) -> str | None:
     return aid if _ALERT_ID.match(aid) else None
 
 
-async def get_alert(request: web.Request) -> web.Response:
-    """GET /v1/alerts/{id}: one alert (404 outside the bureau's regions)."""
+async def _read_one(request: web.Request, read: str) -> tuple[Any, str] | web.Response:
+    """Authenticate, check the alert id, run ``Regulator.<read>(bureau, id)``: the result, or the error response."""
     bureau = _bureau(request)
     if bureau is None:
         return _unauthorized("bureau token")
@@ -214,23 +214,23 @@ async def get_alert(request: web.Request) -> web.Response:
     if aid is None:
         return error(400, "alert_id: 32 lowercase hex characters")
     try:
-        return json_response(await request.app[SERVICE].run_api(lambda reg: reg.detail(bureau, aid)))
+        return await request.app[SERVICE].run_api(lambda reg: getattr(reg, read)(bureau, aid)), aid
     except NotFound:
         return error(404, f"no alert {aid} in this bureau's regions")
+
+
+async def get_alert(request: web.Request) -> web.Response:
+    """GET /v1/alerts/{id}: one alert (404 outside the bureau's regions)."""
+    got = await _read_one(request, "detail")
+    return got if isinstance(got, web.Response) else json_response(got[0])
 
 
 async def get_referral(request: web.Request) -> web.Response:
     """GET /v1/alerts/{id}/referral: the referral package of one alert."""
-    bureau = _bureau(request)
-    if bureau is None:
-        return _unauthorized("bureau token")
-    aid = _alert_id(request)
-    if aid is None:
-        return error(400, "alert_id: 32 lowercase hex characters")
-    try:
-        package = await request.app[SERVICE].run_api(lambda reg: reg.referral(bureau, aid))
-    except NotFound:
-        return error(404, f"no alert {aid} in this bureau's regions")
+    got = await _read_one(request, "referral")
+    if isinstance(got, web.Response):
+        return got
+    package, aid = got
     return json_response(package, headers={"Content-Disposition": f'attachment; filename="referral-{aid}.json"'})
 
 
