@@ -442,6 +442,15 @@ models.add_command(_models_status)
 models.add_command(_models_evaluate)
 
 
+# distributed mode (engine/runtime/worker_commands.py)
+from engine.runtime.worker_commands import produce as _produce, publish as _publish, tail as _tail, worker as _worker  # noqa: E402
+
+main.add_command(_worker)
+main.add_command(_produce)
+rules.add_command(_publish)
+_alerts_group.add_command(_tail)
+
+
 from engine.service.commands import post_command, report_command, serve_command, tokens_command  # noqa: E402
 
 main.add_command(serve_command)

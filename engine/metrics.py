@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry, Counter as PromCounter, Gauge, 
 from engine.pipeline import Stats
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_E2E_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5,
+                2.0, 3.0, 5.0, 10.0, 30.0)
 _SIZE_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 
 
@@ -38,7 +40,7 @@ class Metrics:
         self.pack = Gauge("hongdun_pack_info", "Rule pack in use (value 1)", ["pack", "version"], registry=r)
         # distributed workers (engine/runtime/faust_app.py)
         self.latency = Histogram("hongdun_processing_latency_seconds", "From the Kafka timestamp of an event to its outputs being acked",
-                                 buckets=_LATENCY_BUCKETS + (10.0, 30.0), registry=r)
+                                 buckets=_E2E_BUCKETS, registry=r)
         self.lag = Gauge("hongdun_consumer_lag", "Input records behind the partition's high watermark", ["partition"], registry=r)
         self.pack_rejects = PromCounter("hongdun_pack_rejects", "Published packs a worker refused (previous pack kept)", ["reason"], registry=r)
         # Bounded: one series per (model, feature) of the loaded feature sets (at most 64 features a model).

@@ -1,0 +1,111 @@
+"""The pure parts of distributed mode (no broker): topology plan, table store and replay guard, pack bundles."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from engine.errors import Location
+from engine.pipeline import Pipeline
+from engine.rules.evaluator import compile_pack
+from engine.rules.loader import load_pack
+from engine.runtime.faust_app import bundle_pack, compile_bundle, value_from_json, value_to_json
+from engine.runtime.faust_store import DictBackend, TableStore, json_codec
+from engine.runtime.topology import is_merchant_scoped, plan_for, restrict
+from engine.state import windows as W
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture(scope="module")
+def cn():
+    return compile_pack(load_pack(ROOT / "rules" / "cn-platform"))
+
+
+def test_plan_finds_the_cross_merchant_windows(cn, starter):
+    plan = plan_for(cn)
+    assert plan.cross_windows == {"claimant_spread_30d"}
+    assert plan.rekeyed_types == {"complaint"}
+    assert plan_for(starter).groups == ()
+    assert is_merchant_scoped((("merchant", "merchant_id"), ("sku_id",)))
+    assert is_merchant_scoped((("room_id",), ("current_item_id",)))
+    assert not is_merchant_scoped((("complainant_hash",),))
+
+
+def test_restrict_keeps_rules_and_drops_feeds(cn):
+    local = restrict(cn, frozenset(cn.windows) - {"claimant_spread_30d"}, keep_rules=True)
+    assert all(w.name != "claimant_spread_30d" for ws in local.feeds.values() for w in ws)
+    assert local.rules == cn.rules
+    only = restrict(cn, frozenset({"claimant_spread_30d"}), keep_rules=False)
+    assert [w.name for w in only.feeds["complaint"]] == ["claimant_spread_30d"]
+    assert all(not r for r in only.rules.values())
+
+
+def test_window_value_round_trip(cn):
+    spec = cn.windows["claimant_spread_30d"]
+    st = None
+    for i in range(25):
+        st = W.add(st, spec, 1000.0 + i, None, f"m{i % 12}")
+    v = W.read(st, spec, 1030.0)
+    back = value_from_json(spec, orjson.loads(orjson.dumps(value_to_json(v))))
+    assert (back.count, back.distinct) == (25, 12)
+
+
+def _table_pipeline(compiled):
+    b = DictBackend()
+    return b, Pipeline(compiled, store=TableStore(b, b"w"), dedup_store=TableStore(b, b"a", json_codec()))
+
+
+def test_table_store_pipeline_equals_memory(starter, small_stream):
+    lines = [l for l in small_stream[0].splitlines() if l.strip()]
+    items = [(l, Location(line=i + 1)) for i, l in enumerate(lines)]
+    mem = Pipeline(starter)
+    backend, tab = _table_pipeline(starter)
+    a, b = [], []
+    for i in range(0, len(items), 700):
+        a += mem.process_raw(items[i:i + 700]).emitted
+        tab.store.begin(0, i)
+        tab.alert_state.begin(0, i)
+        b += tab.process_raw(items[i:i + 700]).emitted
+        tab.store.flush()
+        tab.alert_state.flush()
+        if i % 2100 == 0:  # as after a rebalance: only the table is left
+            tab.store.invalidate()
+            tab.alert_state.invalidate()
+    assert [(x.alert_id, x.hits) for x in a] == [(x.alert_id, x.hits) for x in b]
+    assert backend.writes
+
+
+def test_replay_guard_never_counts_an_event_twice(starter):
+    spec = starter.windows["complaints_24h"]
+    b = DictBackend()
+    store = TableStore(b, b"w")
+    store.begin(0, 10)  # batch with offsets ..10
+    st = W.add(None, spec, 100.0)
+    store.put("complaints_24h", ("m1",), st)
+    store.flush()
+    store.invalidate()
+    # the event at offset 7 comes again after a crash: the key's tag (10) says it is in already
+    store.replaying(7)
+    again = store.get("complaints_24h", ("m1",))
+    again = W.add(again, spec, 100.0)
+    store.put("complaints_24h", ("m1",), again)
+    store.replaying(None)
+    assert W.read(store.get("complaints_24h", ("m1",)), spec, 100.0).count == 1
+    # an event after the tag is applied
+    store.replaying(11)
+    s2 = W.add(store.get("complaints_24h", ("m1",)), spec, 101.0)
+    store.put("complaints_24h", ("m1",), s2)
+    store.replaying(None)
+    assert W.read(store.get("complaints_24h", ("m1",)), spec, 101.0).count == 2
+
+
+def test_bundle_round_trip_and_refusals(tmp_path):
+    data = bundle_pack(ROOT / "rules" / "starter")
+    assert compile_bundle(data).name == "starter"
+    with pytest.raises(ValueError):
+        compile_bundle(orjson.dumps({"format": "other"}))
+    evil = orjson.dumps({"format": "hongdun-pack/1", "files": {"../x.yaml": "a: 1"}})
+    with pytest.raises(ValueError):
+        compile_bundle(evil)
