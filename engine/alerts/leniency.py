@@ -175,12 +175,22 @@ def decide(alert: Alert, history: list[dict[str, Any]] | None, policy: LeniencyP
     return _disposition(alert, policy, code, ref, deadline), entries
 
 
+ANOMALY_LEAD = AlertDisposition(
+    kind="review", code="anomaly_lead",
+    reason="异常检测模型线索，不是违法认定：请结合证据人工研判，确有违法事实再依规则立案或提醒告诫",
+)
+
+
 def dispose(alert: Alert, store: StateStore, policy: LeniencyPolicy = LeniencyPolicy()) -> AlertDisposition:
     """Decide ``alert``'s disposition and record it in the merchant's history in ``store``.
 
     A shadow alert is decided but not recorded: a rule on trial must not
-    change how live alerts are handled.
+    change how live alerts are handled. An anomaly model's alert is a lead
+    for review, not a violation: it is never recorded and never counts
+    toward 首违免罚 or repeats.
     """
+    if alert.model is not None:
+        return ANOMALY_LEAD
     key = (alert.merchant.merchant_id,)
     history: Any = store.get(HISTORY_NAMESPACE, key)  # the protocol is typed for windows; values are JSON
     disposition, entries = decide(alert, history, policy)

@@ -65,6 +65,11 @@ class Deployment:
         for code in self.platform_homes.values():
             region_prefix(code)  # validates
 
+    @classmethod
+    def parse(cls, codes: str, name: str = "") -> "Deployment":
+        """From a comma-separated list of region codes (the ``--regions`` option); ValueError if none or invalid."""
+        return cls(frozenset(c.strip() for c in codes.split(",") if c.strip()), name=name)
+
     def covers(self, code: str) -> bool:
         """True if the region ``code`` lies inside this deployment's regions."""
         return any(code.startswith(p) for p in self._prefixes)

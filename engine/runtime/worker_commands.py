@@ -81,7 +81,7 @@ def worker(broker: str, pack: str, models_dir: str | None, store: str, data_dir:
         sys.exit(1)
     deployment = None
     if regions:
-        deployment = Deployment(frozenset(r.strip() for r in regions.split(",") if r.strip()))
+        deployment = Deployment.parse(regions)
     cfg = WorkerConfig(
         broker=broker if "://" in broker else f"kafka://{broker}", pack_dir=pack,
         topics=Topics.from_prefix(topic_prefix, events=events_topic), group=group, partitions=partitions,

@@ -205,14 +205,23 @@ def _alert_id(request: web.Request) -> str | None:
     return aid if _ALERT_ID.match(aid) else None
 
 
-async def _read_one(request: web.Request, read: str) -> tuple[Any, str] | web.Response:
-    """Authenticate, check the alert id, run ``Regulator.<read>(bureau, id)``: the result, or the error response."""
+def _bureau_and_alert(request: web.Request) -> tuple[Any, str] | web.Response:
+    """The calling bureau and the alert id of the path, or the 401/400 response."""
     bureau = _bureau(request)
     if bureau is None:
         return _unauthorized("bureau token")
     aid = _alert_id(request)
     if aid is None:
         return error(400, "alert_id: 32 lowercase hex characters")
+    return bureau, aid
+
+
+async def _read_one(request: web.Request, read: str) -> tuple[Any, str] | web.Response:
+    """Authenticate, check the alert id, run ``Regulator.<read>(bureau, id)``: the result, or the error response."""
+    who = _bureau_and_alert(request)
+    if isinstance(who, web.Response):
+        return who
+    bureau, aid = who
     try:
         return await request.app[SERVICE].run_api(lambda reg: getattr(reg, read)(bureau, aid)), aid
     except NotFound:
@@ -261,12 +270,10 @@ def _change_handler(kind: str) -> Any:
     fields = {"by": True, "note": False} if kind != "disposition" else {"kind": True, "by": True, "note": False}
 
     async def handler(request: web.Request) -> web.Response:
-        bureau = _bureau(request)
-        if bureau is None:
-            return _unauthorized("bureau token")
-        aid = _alert_id(request)
-        if aid is None:
-            return error(400, "alert_id: 32 lowercase hex characters")
+        who = _bureau_and_alert(request)
+        if isinstance(who, web.Response):
+            return who
+        bureau, aid = who
         try:
             body = await _body(request, fields)
         except ValueError as exc:

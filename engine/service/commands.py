@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 import orjson
@@ -19,27 +19,6 @@ from engine.alerts.commands import DEFAULT_DB
 def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(message, err=True)
     sys.exit(code)
-
-
-def _compile(pack_dir: str, models_dir: str | None) -> tuple[Any, Any]:
-    """The compiled pack and, with ``models_dir``, the verified model bank (its windows added to the pack)."""
-    from engine.errors import HongdunError, PackErrors
-    from engine.rules.evaluator import compile_pack
-    from engine.rules.loader import load_pack
-
-    try:
-        pack = load_pack(pack_dir)
-        if not models_dir:
-            return compile_pack(pack), None
-        from engine.anomaly.bank import ModelBank, compile_with_models, load_models
-
-        models = load_models(models_dir)
-        return compile_with_models(pack, models), ModelBank(models)
-    except PackErrors as exc:
-        click.echo(str(exc), err=True)
-        _fail(f"{len(exc.errors)} error(s) in pack {pack_dir}", 1)
-    except HongdunError as exc:
-        _fail(str(exc), 1)
 
 
 @click.command("serve")
@@ -70,6 +49,7 @@ def serve_command(pack_dir: str, models_dir: str | None, db: str, data_dir: str 
     from engine.alerts.routing import Deployment
     from engine.runtime.embedded import tune_gc
     from engine.service.app import data_dir_for, run_service
+    from engine.cli import _load_engine
     from engine.service.auth import AuthError, load_auth
     from engine.service.config import ServiceConfig
 
@@ -86,12 +66,12 @@ def serve_command(pack_dir: str, models_dir: str | None, db: str, data_dir: str 
     deployment = None
     if regions:
         try:
-            deployment = Deployment(frozenset(r.strip() for r in regions.split(",") if r.strip()), name=bureau)
+            deployment = Deployment.parse(regions, name=bureau)
         except ValueError as exc:
             _fail(f"--regions: {exc}")
     if "://" not in db:
         Path(db).parent.mkdir(parents=True, exist_ok=True)
-    compiled, models = _compile(pack_dir, models_dir)
+    compiled, models = _load_engine(pack_dir, models_dir)
     try:
         config = ServiceConfig(pack_dir=Path(pack_dir), db_url=db, data_dir=data, auth_file=auth_path,
                                models_dir=Path(models_dir) if models_dir else None, host=host, port=port,

@@ -171,3 +171,15 @@ def test_evict_forgets_merchants_with_only_old_history(make_alert):
     escalate_for_repeat(make_alert(T0 + 700 * DAY, merchant_id="m-new"), store)
     assert evict(store, T0 + 740 * DAY) == 3  # m-old history, m-old repeat, m-new repeat
     assert [k for k, _ in store.items(L.HISTORY_NAMESPACE)] == [("m-new",)]
+
+
+def test_an_anomaly_model_lead_is_for_review_and_never_on_record(make_alert):
+    from engine.alerts.alert import AlertModel
+
+    store = MemoryStore()
+    lead = make_alert(minor=True)
+    lead.model = AlertModel(name="listing_price", folder="listing-price", risk=0.9, threshold=0.7)
+    assert dispose(lead, store) is L.ANOMALY_LEAD
+    assert store.get(L.HISTORY_NAMESPACE, (lead.merchant.merchant_id,)) is None
+    # the merchant's first real minor violation is still a first violation
+    assert dispose(make_alert(minor=True), store).kind == "advisory"

@@ -80,7 +80,7 @@ def test_the_shipped_models_load_verified(models) -> None:
     assert {m.folder for m in models} == {"live-traffic", "listing-price", "merchant-complaints"}
     for m in models:
         assert 0.0 < m.threshold < 1.0
-        assert m.features.names == list(m.distributions) or set(m.features.names) <= set(m.distributions)
+        assert set(m.features.names) <= set(m.distributions)  # every feature has its training range
         assert len(m.digest) == 64
 
 

