@@ -31,7 +31,7 @@ from engine.events import deadletter as dl
 from engine.events.deadletter import Reject, make_reject
 from engine.events.decode import EventDecoder
 from engine.events.schema import EVENT_CLASSES, Envelope
-from engine.rules.context import EvalContext
+from engine.rules.context import _NO_SCORES, EvalContext
 from engine.rules.evaluator import CompiledPack, CompiledRule, window_value_dict
 from engine.rules.model import SEVERITIES, raise_severity
 from engine.state import windows as W
@@ -166,15 +166,21 @@ class Pipeline:
         self._plan(compiled)
 
     def _plan(self, cp: CompiledPack) -> None:
-        """Decide, once per pack, what each event type feeds: flat tuples, the models' windows apart.
+        """Decide, once per pack, what each event type feeds and which models score it, and when.
 
-        A model's features read only its own windows, so those are fed in a first
-        pass over the batch, the batch's vectors are scored in one vectorised call,
-        and the second pass (the pack's windows, then the rules, event by event)
-        finds every score ready: rules see the same scores and windows whatever
-        the batch size, and model scoring still runs on whole batches.
+        A model some rule reads (``score.NAME``) is *eager*: its windows are fed in
+        a first pass over the batch, the batch's vectors are scored in one
+        vectorised call, and the second pass (windows, rules, event by event)
+        finds every score ready. Every other model is *lazy*: its windows are fed
+        with the pack's in the one pass, its feature vector is taken right after
+        (so it sees the windows exactly at its event), and the vectors are scored
+        together when the batch ends (or before an eviction sweep), their alerts
+        spliced in after their event's. Either way the results do not depend on
+        batch size, and lazy models cost no second walk over the batch.
         """
-        model_windows = {m.window_prefix + w for m in self.models.models for w in m.features.windows} if self.models else set()
+        models = self.models.models if self.models is not None else ()
+        eager = frozenset(m.name for m in models if m.name in cp.scores_read)
+        eager_windows = {m.window_prefix + w for m in models if m.name in eager for w in m.features.windows}
 
         live = getattr(self.store, "live_values", False) and hasattr(self.store, "table")
 
@@ -184,17 +190,19 @@ class Pipeline:
             return tuple((w.name, w.where, w.key, w.value, w.distinct, w.spec._add,
                           self.store.table(w.name) if live else None) for w in ws)
 
-        self._feeds = {t: plan(w for w in ws if w.name not in model_windows) for t, ws in cp.feeds.items()}
-        self._model_feeds = {t: plan(w for w in ws if w.name in model_windows) for t, ws in cp.feeds.items()}
+        self._feeds = {t: plan(w for w in ws if w.name not in eager_windows) for t, ws in cp.feeds.items()}
+        self._model_feeds = {t: plan(w for w in ws if w.name in eager_windows) for t, ws in cp.feeds.items()}
         # window reads by event type and name: key reader, the live store's dict (or None), the read kernel
         self._readers: dict[str, dict[str, tuple]] = {t: {} for t in cp.feeds}
         for (name, etype), keyfn in cp.window_keys.items():
             spec = cp.windows[name]
             self._readers.setdefault(etype, {})[name] = (keyfn, self.store.table(name) if live else None, spec._read)
         bank = self.models.by_type if self.models is not None else {}
-        # by event class: (type name, models scoring it, model windows it feeds) where either exists
-        self._first_pass = {cls: (t, bank.get(t, ()), self._model_feeds[t]) for cls, t in _TYPE_OF.items()
-                            if bank.get(t) or self._model_feeds[t]}
+        eager_by_type = {t: tuple(s for s in scorers if s[1].name in eager) for t, scorers in bank.items()}
+        self._lazy = {t: lazy for t, scorers in bank.items() if (lazy := tuple(s for s in scorers if s[1].name not in eager))}
+        # by event class: (type name, eager models scoring it, eager model windows it feeds) where either exists
+        self._first_pass = {cls: (t, eager_by_type.get(t, ()), self._model_feeds[t]) for cls, t in _TYPE_OF.items()
+                            if eager_by_type.get(t) or self._model_feeds[t]}
         self._live_store = getattr(self.store, "live_values", False)
 
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
@@ -274,15 +282,17 @@ class Pipeline:
 
     # -- internals ----------------------------------------------------
     def _process_into(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult) -> None:
-        """Score the batch's model vectors together, then run every event in order (see :meth:`_plan`)."""
+        """Run every event in order; eager models score before, lazy ones after (see :meth:`_plan`)."""
         now_iso = _iso(self.clock())
         reader, recent = self._read_window, self._recent_alerts
         feeds, rules, type_of = self._feeds, self.compiled.rules, _TYPE_OF
         feed, run_rules = self._feed_windows, self._run_rules
         scored: list[EvalContext | None] | None = None
         leads: dict[int, list] = {}
-        if self.models is not None:
+        if self._first_pass:
             scored, leads = self._score_batch(events, sources, result, now_iso)
+        lazy = self._lazy
+        pending = _Pending() if lazy else None
         seen_types: Counter = Counter()
         for i, ev in enumerate(events):
             ctx = scored[i] if scored is not None else None
@@ -301,43 +311,48 @@ class Pipeline:
                 except Exception as exc:  # a window filter must never kill the worker
                     self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
                     continue
+            scorers = lazy.get(etype) if pending is not None else None
+            if scorers:
+                for mi, _, extract in scorers:
+                    pending.add(mi, i, extract(ctx))  # type: ignore[union-attr]
             run_rules(rules[etype], ctx, result, sources, i, now_iso)
             if i in leads:
                 for model, risk, why in leads[i]:
                     alert = self._model_alert(model, ctx, risk, why, now_iso)
                     if alert is not None:
                         self._emit(alert, result)
+            if scorers:
+                pending.after(i, ctx, result)  # type: ignore[union-attr]
             if ts >= self._next_evict:
+                if pending:
+                    self._score_pending(pending, result, now_iso)
                 self._maybe_evict(ts)
+        if pending:
+            self._score_pending(pending, result, now_iso)
         self.stats.events.update(seen_types)
 
     def _score_batch(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult,
                      now_iso: str) -> tuple[list[Any], dict[int, list]]:
-        """First pass: feed the models' windows, take feature vectors, score them per model in one call.
+        """First pass for eager models: feed their windows, take feature vectors, score them per model in one call.
 
         Returns the contexts made (scores set; ``_REJECTED`` where a model window
         update failed and the event went to the dead letter) and, by event index,
         the (model, risk, top features) of every score at or above its model's threshold.
         """
-        import numpy as np
-
-        from engine.anomaly.bank import explain_rows
-
-        assert self.models is not None
         first_pass = self._first_pass
         reader, recent = self._read_window, self._recent_alerts
         ctxs: list[Any] = [None] * len(events)
         rows: dict[int, tuple[list[int], list[list[float]]]] = {}
         for i, ev in enumerate(events):
             todo = first_pass.get(type(ev))
-            if todo is None:  # no model scores or counts this event type
+            if todo is None:  # no eager model scores or counts this event type
                 continue
             etype, scorers, plan = todo
             ctx = ctxs[i] = EvalContext(ev, etype, ev.occurred_at.timestamp(), reader, {} if scorers else None, recent)
             try:
                 if plan:
                     self._feed_windows(ctx, plan)
-                for mi, _, extract in scorers or ():
+                for mi, _, extract in scorers:
                     got = rows.get(mi)
                     if got is None:
                         got = rows[mi] = ([], [])
@@ -348,29 +363,59 @@ class Pipeline:
                 self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"model window update failed: {exc!r}")
         leads: dict[int, list] = {}
         for mi, (idx, vectors) in rows.items():
-            model = self.models.models[mi]
             keep = [k for k, i in enumerate(idx) if ctxs[i] is not _REJECTED]
             if len(keep) != len(idx):
                 idx, vectors = [idx[k] for k in keep], [vectors[k] for k in keep]
-            if not idx:
-                continue
-            X = np.asarray(vectors, dtype=np.float64)
-            risk = model.forest.risk(X)
-            name = model.name
-            for i, r in zip(idx, risk.tolist()):
-                ctxs[i].scores[name] = r
-            self.stats.scored[name] += len(idx)
-            self.drift[name].update(X)
-            above = np.flatnonzero(risk >= model.threshold)
-            if model.features.warmup_s:
-                since = self._model_start(name, ctxs[idx[0]].ts)  # the first in stream order: batch size cannot change it
-                warm = [j for j in above.tolist() if ctxs[idx[j]].ts - since >= model.features.warmup_s]
-                self.stats.model_warming[name] += len(above) - len(warm)
-                above = np.asarray(warm, dtype=np.intp)
-            if len(above):
-                for j, why in zip(above.tolist(), explain_rows(model, X[above])):
-                    leads.setdefault(idx[j], []).append((model, float(risk[j]), why))
+            for i, model, risk, why in self._score_rows(mi, idx, vectors, ctxs):
+                leads.setdefault(i, []).append((model, risk, why))
         return ctxs, leads
+
+    def _score_rows(self, mi: int, idx: list[int], vectors: list[list[float]], ctxs: Any) -> list[tuple]:
+        """Score one model's vectors in one call; set each context's score; return the leads above threshold.
+
+        A lead is (event index, model, risk, top features); scores held back by the
+        model's warm-up are counted, not returned.
+        """
+        import numpy as np
+
+        from engine.anomaly.bank import explain_rows
+
+        assert self.models is not None
+        if not idx:
+            return []
+        model = self.models.models[mi]
+        X = np.asarray(vectors, dtype=np.float64)
+        risk = model.forest.risk(X)
+        name = model.name
+        for i, r in zip(idx, risk.tolist()):
+            ctxs[i].scores[name] = r
+        self.stats.scored[name] += len(idx)
+        self.drift[name].update(X)
+        above = np.flatnonzero(risk >= model.threshold)
+        if model.features.warmup_s:
+            since = self._model_start(name, ctxs[idx[0]].ts)  # the first in stream order: batch size cannot change it
+            warm = [j for j in above.tolist() if ctxs[idx[j]].ts - since >= model.features.warmup_s]
+            self.stats.model_warming[name] += len(above) - len(warm)
+            above = np.asarray(warm, dtype=np.intp)
+        if not len(above):
+            return []
+        return [(idx[j], model, float(risk[j]), why) for j, why in zip(above.tolist(), explain_rows(model, X[above]))]
+
+    def _score_pending(self, pending: "_Pending", result: BatchResult, now_iso: str) -> None:
+        """Score the lazy models' vectors taken so far; splice their alerts in after their events' outputs."""
+        leads: list[tuple] = []
+        for mi, (idx, vectors) in pending.rows.items():
+            leads.extend(self._score_rows(mi, idx, vectors, pending.ctxs))
+        order = {m.name: k for k, m in enumerate(self.models.models)} if self.models is not None else {}
+        leads.sort(key=lambda lead: (lead[0], order[lead[1].name]))
+        inserts: list[tuple[tuple[int, int, int], Alert]] = []
+        for i, model, risk, why in leads:
+            alert = self._model_alert(model, pending.ctxs[i], risk, why, now_iso)
+            if alert is not None:
+                inserts.append((pending.marks[i], alert))
+        pending.clear()
+        if inserts:
+            _splice(result, inserts)
 
     def _run_rules(self, rules: tuple[CompiledRule, ...], ctx: EvalContext, result: BatchResult,
                    sources: Sequence[Location] | None, i: int, now_iso: str) -> None:
@@ -719,6 +764,59 @@ def _jsonable(value: Any) -> Any:
         return msgspec.to_builtins(value)
     except Exception:
         return str(value)
+
+
+class _Pending:
+    """The lazy models' work of one batch: vectors by model, their events' contexts, and where each event's outputs end."""
+
+    __slots__ = ("rows", "ctxs", "marks")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[list[int], list[list[float]]]] = {}
+        self.ctxs: dict[int, EvalContext] = {}
+        self.marks: dict[int, tuple[int, int, int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def add(self, mi: int, i: int, vector: list[float]) -> None:
+        got = self.rows.get(mi)
+        if got is None:
+            got = self.rows[mi] = ([], [])
+        got[0].append(i)
+        got[1].append(vector)
+
+    def after(self, i: int, ctx: EvalContext, result: BatchResult) -> None:
+        """Event ``i`` is done: remember its context (scores go there) and the length of each output list."""
+        if ctx.scores is _NO_SCORES:
+            ctx.scores = {}
+        self.ctxs[i] = ctx
+        self.marks[i] = (len(result.alerts), len(result.updates), len(result.emitted))
+
+    def clear(self) -> None:
+        self.rows, self.ctxs, self.marks = {}, {}, {}
+
+
+def _splice(result: BatchResult, inserts: list[tuple[tuple[int, int, int], Alert]]) -> None:
+    """Insert model alerts (in event order) into the result's lists at the marks taken after their events.
+
+    A new alert goes to ``alerts``, a new version of an open one to ``updates``,
+    both to ``emitted``: the same places :meth:`Pipeline._emit` would have put
+    them had they been made inline, so the output does not depend on when scoring ran.
+    """
+    for slot, name in ((0, "alerts"), (1, "updates"), (2, "emitted")):
+        items = [(mark[slot], a) for mark, a in inserts if slot == 2 or (a.hits == 1) == (slot == 0)]
+        if not items:
+            continue
+        old: list[Alert] = getattr(result, name)
+        new: list[Alert] = []
+        j = 0
+        for pos, alert in items:
+            new.extend(old[j:pos])
+            new.append(alert)
+            j = pos
+        new.extend(old[j:])
+        old[:] = new
 
 
 def iter_batches(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

@@ -87,6 +87,7 @@ class Compiler:
         self.models = models
         self.not_yet = not_yet  # windows that exist but may not be read here (declared later)
         self.prefilter = prefilter  # one matcher over every list's terms: skips texts that hold none
+        self.score_reads: set[str] = set()  # models whose score this compiler's expressions read
         self.cond: Condition | None = None
 
     # -- entry points -------------------------------------------------
@@ -442,6 +443,7 @@ class Compiler:
         name = path[1]
         if name not in self.models:
             raise self.error(node, f"unknown model {name!r}" + (f" (loaded: {', '.join(sorted(self.models))})" if self.models else " (no models loaded)"))
+        self.score_reads.add(name)
         return Compiled(lambda c: c.scores.get(name), NUM)
 
 

@@ -56,6 +56,7 @@ class CompiledPack:
     windows: dict[str, WindowSpec]
     matchers: dict[str, KeywordMatcher]
     models: frozenset[str] = field(default_factory=frozenset)
+    scores_read: frozenset[str] = field(default_factory=frozenset)  # models some rule reads (score.NAME)
 
     @property
     def name(self) -> str:
@@ -230,6 +231,7 @@ def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPa
     prefilter = _prefilter(pack)
     feeds, keys, refs = _compile_windows(pack, matchers, errors, prefilter)
     rules: dict[str, list[CompiledRule]] = {t: [] for t in EVENT_TYPES}
+    scores_read: set[str] = set()
     for rule in pack.rules:
         if rule.status == "disabled":
             continue
@@ -238,6 +240,7 @@ def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPa
             comp = Compiler(etype, rule.events, matchers, refs, models, prefilter=prefilter)
             try:
                 rules[etype].append(_compile_rule(rule, etype, comp))
+                scores_read |= comp.score_reads
             except PackErrors as exc:
                 for err in exc.errors:
                     text = str(err)
@@ -254,6 +257,7 @@ def compile_pack(pack: Pack, models: frozenset[str] = frozenset()) -> CompiledPa
         windows={w.name: w.spec for w in pack.windows.values()},
         matchers=matchers,
         models=models,
+        scores_read=frozenset(scores_read),
     )
 
 

@@ -106,7 +106,13 @@ def test_scores_and_model_alerts_do_not_depend_on_batch_size(models, scored_pack
     items = _items(small_stream[0])
     p1, one = _run(compiled, bank, items, 1)
     p2, many = _run(compiled, bank, items, 1000)
+    _, some = _run(compiled, bank, items, 37)
     assert [msgspec.json.encode(a) for a in one] == [msgspec.json.encode(a) for a in many]
+    assert [msgspec.json.encode(a) for a in some] == [msgspec.json.encode(a) for a in many]
+    # listing_price is read by SC-01 (scored before its batch's rules), the others after their batch
+    assert compiled.scores_read == {"listing_price"}
+    lazy_alerts = [a for a in many if a.rule_id == "MODEL-LIVE-TRAFFIC"]
+    assert lazy_alerts and any(a.rule_id != "MODEL-LIVE-TRAFFIC" for a in many[many.index(lazy_alerts[0]) + 1:])
     assert p1.stats.scored == p2.stats.scored and p1.stats.scored["listing_price"] > 0
     fired = [a for a in many if a.rule_id == "SC-01"]
     assert fired, "a rule reading score.listing_price >= 0 fires on every listing"
@@ -155,22 +161,29 @@ class _Recording(Pipeline):
         super().__init__(*a, **kw)
         self.seen: dict[str, dict[str, float]] = {}
 
-    def _score_batch(self, events, sources, result, now_iso):
-        ctxs, leads = super()._score_batch(events, sources, result, now_iso)
-        for ctx in ctxs:
-            if ctx is not None and hasattr(ctx, "scores") and ctx.scores:
-                self.seen[ctx.event.event_id] = dict(ctx.scores)
-        return ctxs, leads
+    def _score_rows(self, mi, idx, vectors, ctxs):
+        leads = super()._score_rows(mi, idx, vectors, ctxs)
+        for i in idx:
+            self.seen.setdefault(ctxs[i].event.event_id, {}).update(ctxs[i].scores)
+        return leads
 
 
-@pytest.mark.parametrize("name", ["live_traffic", "listing_price", "merchant_complaints"])
-def test_live_scores_equal_offline_scores_from_the_training_feature_stream(models, name, small_stream) -> None:
-    """The engine feeds a model's windows from every event type they count (orders for complaint rates)."""
+@pytest.mark.parametrize("name,pack", [("live_traffic", "starter"), ("listing_price", "starter"),
+                                       ("merchant_complaints", "starter"), ("listing_price", "scored")])
+def test_live_scores_equal_offline_scores_from_the_training_feature_stream(models, name, pack, scored_pack,
+                                                                           small_stream) -> None:
+    """The engine feeds a model's windows from every event type they count (orders for complaint rates).
+
+    With the starter pack no rule reads a score, so every model is scored after its
+    batch (lazy); the scored pack's rule reads score.listing_price, so that model is
+    scored before its batch's rules run (eager). Both must equal offline scoring.
+    """
     from engine.anomaly.features import FeatureStream
     from engine.events.decode import EventDecoder
 
     model = next(m for m in models if m.name == name)
-    compiled = compile_with_models(load_pack(ROOT / "rules" / "starter"), [model])
+    compiled = compile_with_models(load_pack(ROOT / "rules" / "starter") if pack == "starter" else scored_pack, [model])
+    assert (model.name in compiled.scores_read) == (pack == "scored")
     p = _Recording(compiled, clock=lambda: 0.0, models=ModelBank([model]))
     items = _items(small_stream[0])
     for b in iter_batches(items, 700):
