@@ -180,7 +180,7 @@ class Pipeline:
         """
         models = self.models.models if self.models is not None else ()
         eager = frozenset(m.name for m in models if m.name in cp.scores_read)
-        eager_windows = {m.window_prefix + w for m in models if m.name in eager for w in m.features.windows}
+        eager_windows = {cp.model_windows[m.name][w] for m in models if m.name in eager for w in m.features.windows}
 
         live = getattr(self.store, "live_values", False) and hasattr(self.store, "table")
 
@@ -197,7 +197,8 @@ class Pipeline:
         for (name, etype), keyfn in cp.window_keys.items():
             spec = cp.windows[name]
             self._readers.setdefault(etype, {})[name] = (keyfn, self.store.table(name) if live else None, spec._read)
-        bank = self.models.by_type if self.models is not None else {}
+        bank = self.models.scorers(cp.model_windows) if self.models is not None else {}
+        self._scorers = bank  # by event type: (model index, model, extractor reading where this pack keeps its windows)
         eager_by_type = {t: tuple(s for s in scorers if s[1].name in eager) for t, scorers in bank.items()}
         self._lazy = {t: lazy for t, scorers in bank.items() if (lazy := tuple(s for s in scorers if s[1].name not in eager))}
         # by event class: (type name, eager models scoring it, eager model windows it feeds) where either exists
@@ -278,7 +279,7 @@ class Pipeline:
 
         assert self.models is not None
         return {m.name: float(m.forest.risk(np.asarray([extract(ctx)], dtype=np.float64))[0])
-                for _, m, extract in self.models.by_type.get(ctx.etype, ())}
+                for _, m, extract in self._scorers.get(ctx.etype, ())}
 
     # -- internals ----------------------------------------------------
     def _process_into(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult) -> None:
@@ -723,8 +724,10 @@ def _check_model_windows(compiled: CompiledPack, models: "ModelBank | None") -> 
     """A pipeline with models needs a pack compiled with them (their windows and score names)."""
     if models is None:
         return
+    stored = compiled.model_windows
     missing = [m.name for m in models.models
-               if m.name not in compiled.models or any(m.window_prefix + w not in compiled.windows for w in m.features.windows)]
+               if m.name not in compiled.models or m.name not in stored
+               or any(stored[m.name].get(w) not in compiled.windows for w in m.features.windows)]
     if missing:
         raise ValueError(f"pack {compiled.name!r} was not compiled with model(s) {missing}: "
                          "use engine.anomaly.bank.compile_with_models")

@@ -9,9 +9,17 @@ The pipeline runs a model's windows in the same state store as the rule pack's,
 under the prefix ``MODEL/`` so names cannot clash: :func:`with_model_windows`
 returns the pack with them added, and :class:`ModelBank` holds, per event type,
 the compiled feature extractor of every model that scores that type.
+
+A model window defined exactly like one of the pack's (same events, key,
+filter, value, length, buckets, lateness; its aggregates a subset) is not kept
+twice: :func:`compile_with_models` lets the model read the pack's window, so
+a busy event type (every order, for a merchant's order count) feeds it once.
+Only models no rule reads are shared this way: a model a rule reads is scored
+before its batch's rules run, from windows of its own (see ``engine.pipeline``).
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import json
@@ -27,7 +35,8 @@ from engine.anomaly.features import Extractor, FeatureSet, compile_features, loa
 from engine.anomaly.forest import CompiledForest
 from engine.errors import Location, ModelError, PackErrors
 from engine.rules.evaluator import CompiledPack, compile_pack
-from engine.rules.model import Pack
+from engine.rules.expr import Condition
+from engine.rules.model import Pack, WindowDef
 
 FEATURES_FILE = "features.yaml"
 TRAINING_FILE = "training.json"
@@ -111,14 +120,56 @@ def load_models(folder: str | Path, names: Sequence[str] | None = None) -> list[
     return models
 
 
-def with_model_windows(pack: Pack, models: Sequence[LoadedModel]) -> Pack:
-    """The pack plus every model's windows, renamed ``MODEL/window`` (declared after the pack's own)."""
+def with_model_windows(pack: Pack, models: Sequence[LoadedModel],
+                       shared: dict[str, dict[str, str]] | None = None) -> Pack:
+    """The pack plus every model's windows, renamed ``MODEL/window`` (declared after the pack's own).
+
+    ``shared`` (model -> its window -> the pack window it reads instead) names
+    windows that are not added because the pack already keeps them.
+    """
     windows = dict(pack.windows)
     for m in models:
+        reuse = (shared or {}).get(m.name, {})
         for name, w in m.features.windows.items():
+            if name in reuse:
+                continue
             stored = m.window_prefix + name
             windows[stored] = dataclasses.replace(w, name=stored, spec=dataclasses.replace(w.spec, name=stored))
     return dataclasses.replace(pack, windows=windows)
+
+
+def _reads_state(cond: Condition | None) -> bool:
+    """Whether a window's filter or value reads other windows or scores (then its meaning depends on names)."""
+    if cond is None:
+        return False
+    return any(isinstance(n, ast.Name) and n.id in ("window", "score") for n in ast.walk(cond.tree))
+
+
+def _signature(w: WindowDef) -> tuple | None:
+    """Everything that decides a window's content except its name and aggregates; None if not comparable."""
+    conds = (w.where, w.value_condition, w.distinct_condition)
+    if any(_reads_state(c) for c in conds):
+        return None
+    spec = w.spec
+    return (w.events, w.key, *(None if c is None else ast.dump(c.tree) for c in conds),
+            spec.duration_s, spec.bucket_s, spec.exclude_recent_s, spec.allowed_lateness_s)
+
+
+def shared_windows(pack: Pack, model: LoadedModel) -> dict[str, str]:
+    """The model's windows the pack already keeps: model window -> pack window with the same definition."""
+    by_signature: dict[tuple, list[WindowDef]] = {}
+    for w in pack.windows.values():
+        sig = _signature(w)
+        if sig is not None:
+            by_signature.setdefault(sig, []).append(w)
+    out: dict[str, str] = {}
+    for name, w in model.features.windows.items():
+        sig = _signature(w)
+        for candidate in by_signature.get(sig, []) if sig is not None else []:
+            if w.spec.aggregates <= candidate.spec.aggregates:
+                out[name] = candidate.name
+                break
+    return out
 
 
 class ModelBank:
@@ -126,12 +177,27 @@ class ModelBank:
 
     def __init__(self, models: Sequence[LoadedModel]) -> None:
         self.models = tuple(models)
-        self.by_type: dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]] = {}
+        self._scorers: dict[tuple, dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]] = {}
+        self.by_type = self.scorers({})
+
+    def scorers(self, stored: dict[str, dict[str, str]]) -> dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]:
+        """Per event type: (model index, model, extractor) reading each model's windows where ``stored`` says.
+
+        ``stored`` is a compiled pack's ``model_windows`` (model -> window -> stored
+        name); a model it does not list reads its own ``MODEL/`` windows. Cached
+        per mapping, so a hot reload to a pack with the same sharing recompiles nothing.
+        """
+        cache_key = tuple(sorted((m, tuple(sorted(ws.items()))) for m, ws in stored.items()))
+        got = self._scorers.get(cache_key)
+        if got is not None:
+            return got
         plan: dict[str, list[tuple[int, LoadedModel, Extractor]]] = {}
         for i, m in enumerate(self.models):
+            names = stored.get(m.name) or {w: m.window_prefix + w for w in m.features.windows}
             for etype in m.features.events:
-                plan.setdefault(etype, []).append((i, m, compile_features(m.features, etype, m.window_prefix)))
-        self.by_type = {t: tuple(v) for t, v in plan.items()}
+                plan.setdefault(etype, []).append((i, m, compile_features(m.features, etype, stored=names)))
+        got = self._scorers[cache_key] = {t: tuple(v) for t, v in plan.items()}
+        return got
 
     @property
     def names(self) -> frozenset[str]:
@@ -149,9 +215,22 @@ def _calibration_text(cal: Any) -> str:
     return str(cal or "")
 
 
-def compile_with_models(pack: Pack, models: Sequence[LoadedModel]) -> CompiledPack:
-    """Compile a pack for a pipeline that also scores ``models`` (their windows added, score.NAME readable)."""
-    return compile_pack(with_model_windows(pack, models), models=frozenset(m.name for m in models))
+def compile_with_models(pack: Pack, models: Sequence[LoadedModel], share: bool = True) -> CompiledPack:
+    """Compile a pack for a pipeline that also scores ``models`` (their windows added, score.NAME readable).
+
+    With ``share``, a window of a model no rule reads that the pack already keeps
+    (see :func:`shared_windows`) is read from the pack's window instead of being
+    kept twice. The result's ``model_windows`` says where each model window lives.
+    """
+    names = frozenset(m.name for m in models)
+    compiled = compile_pack(with_model_windows(pack, models), models=names)
+    shared: dict[str, dict[str, str]] = {}
+    if share:
+        shared = {m.name: reuse for m in models if m.name not in compiled.scores_read and (reuse := shared_windows(pack, m))}
+        if shared:
+            compiled = compile_pack(with_model_windows(pack, models, shared), models=names)
+    stored = {m.name: {w: shared.get(m.name, {}).get(w, m.window_prefix + w) for w in m.features.windows} for m in models}
+    return dataclasses.replace(compiled, model_windows=stored)
 
 
 def explain_rows(model: LoadedModel, X: np.ndarray, top: int = 3) -> list[list[dict[str, Any]]]:
@@ -163,4 +242,4 @@ def explain_rows(model: LoadedModel, X: np.ndarray, top: int = 3) -> list[list[d
 
 
 __all__ = ["LoadedModel", "ModelBank", "compile_with_models", "explain_rows", "load_model", "load_models",
-           "with_model_windows"]
+           "shared_windows", "with_model_windows"]

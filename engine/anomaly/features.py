@@ -140,14 +140,17 @@ def load_feature_set(path: str | Path) -> FeatureSet:
 Extractor = Callable[[EvalContext], list[float]]
 
 
-def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "") -> Extractor:
+def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "",
+                     stored: dict[str, str] | None = None) -> Extractor:
     """A closure that turns one event's context into the model's feature vector (NaN for null).
 
     ``window_prefix`` is prepended to the names the feature set's windows are
     stored under, so a model's windows can live beside a rule pack's in one
-    state store without clashing (the engine uses ``MODEL/``).
+    state store without clashing (the engine uses ``MODEL/``). ``stored`` maps
+    a window to the exact name it is read from instead (a pack window it shares).
     """
-    refs = {name: WindowRef(window_prefix + name, w.spec.aggregates, w.key) for name, w in fs.windows.items()}
+    refs = {name: WindowRef((stored or {}).get(name, window_prefix + name), w.spec.aggregates, w.key)
+            for name, w in fs.windows.items()}
     comp = Compiler(event_type, fs.events, {}, refs)
     errors: list[PackError] = []
     fns = []
@@ -165,22 +168,34 @@ def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "") -
         raise PackErrors(errors)
 
     nan = math.nan
+    failures = (TypeError, ValueError, ZeroDivisionError, OverflowError)
+
+    def one(fn: Callable[[EvalContext], object], ctx: EvalContext) -> float:
+        try:
+            return _as_feature(fn(ctx))
+        except failures:
+            return nan
 
     def extract(ctx: EvalContext) -> list[float]:
-        out = []
-        for fn in fns:
-            try:
-                v = fn(ctx)
-            except (TypeError, ValueError, ZeroDivisionError, OverflowError):
-                v = None
-            if v is None or isinstance(v, (str, list, tuple)):
-                out.append(nan)
-            else:
-                x = float(v)
-                out.append(x if math.isfinite(x) else nan)
-        return out
+        try:
+            values = [fn(ctx) for fn in fns]
+        except failures:  # rare: redo feature by feature so only the failing one becomes NaN
+            return [one(fn, ctx) for fn in fns]
+        # the common case, a finite float, passes as is (x - x is 0.0 only for finite x)
+        return [v if v.__class__ is float and v - v == 0.0 else _as_feature(v) for v in values]
 
     return extract
+
+
+def _as_feature(v: object) -> float:
+    """A feature value as a model input: numbers and true/false as floats; null, text, lists, inf, NaN as NaN."""
+    if v is None or isinstance(v, (str, list, tuple)):
+        return math.nan
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+    return x if math.isfinite(x) else math.nan
 
 
 def feature_docs(fs: FeatureSet) -> str:

@@ -57,6 +57,7 @@ class CompiledPack:
     matchers: dict[str, KeywordMatcher]
     models: frozenset[str] = field(default_factory=frozenset)
     scores_read: frozenset[str] = field(default_factory=frozenset)  # models some rule reads (score.NAME)
+    model_windows: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> its window -> stored window name
 
     @property
     def name(self) -> str:

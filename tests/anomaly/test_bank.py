@@ -1,6 +1,7 @@
 """Models inside the engine: verified loading, score.MODEL in rules, batch scoring, model alerts with reasons."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -262,3 +263,40 @@ def test_state_with_model_windows_snapshots_and_restores(models, small_stream, t
         out += second.process_raw(b).emitted
     assert [a.alert_id for a in out] == [a.alert_id for a in whole]
     assert [a.model.risk for a in out if a.model] == [a.model.risk for a in whole if a.model]
+
+
+def test_a_model_window_defined_like_a_pack_window_is_kept_once_with_the_same_results(models, small_stream) -> None:
+    """merchant_complaints counts paid orders exactly like cn-platform's merchant_orders_24h: fed once, read by both."""
+    pack = load_pack(ROOT / "rules" / "cn-platform")
+    shared = compile_with_models(pack, models)
+    apart = compile_with_models(pack, models, share=False)
+    assert shared.model_windows["merchant_complaints"]["m_paid_orders_24h"] == "merchant_orders_24h"
+    assert "merchant_complaints/m_paid_orders_24h" not in shared.windows
+    assert "merchant_complaints/m_paid_orders_24h" in apart.windows
+    assert shared.model_windows["merchant_complaints"]["m_refunds_24h"] == "merchant_complaints/m_refunds_24h"
+    items = _items(small_stream[0])
+    p1, out_shared = _run(shared, ModelBank(models), items, 500)
+    p2, out_apart = _run(apart, ModelBank(models), items, 500)
+    assert [msgspec.json.encode(a) for a in out_shared] == [msgspec.json.encode(a) for a in out_apart]
+    assert p1.stats.scored == p2.stats.scored and p1.stats.scored["merchant_complaints"] > 0
+
+
+def test_only_identical_windows_of_unread_models_are_shared(models, scored_pack) -> None:
+    from engine.anomaly.bank import shared_windows
+
+    complaints = next(m for m in models if m.name == "merchant_complaints")
+    listing = next(m for m in models if m.name == "listing_price")
+    pack = load_pack(ROOT / "rules" / "cn-platform")
+    paid = pack.windows["merchant_orders_24h"]
+    for changed in (dataclasses.replace(paid, events=("order", "complaint")),
+                    dataclasses.replace(paid, spec=dataclasses.replace(paid.spec, duration_s=2 * 86400)),
+                    dataclasses.replace(paid, where=complaints.features.windows["m_refunds_24h"].where),
+                    dataclasses.replace(paid, spec=dataclasses.replace(paid.spec, aggregates=frozenset({"bucket_mean"})))):
+        other = dataclasses.replace(pack, windows={**pack.windows, "merchant_orders_24h": changed})
+        assert "m_paid_orders_24h" not in shared_windows(other, complaints)
+    # a pack window identical to a model window of a model its rules read: that model keeps its own
+    twin = dataclasses.replace(listing.features.windows["sku_display_7d"], name="twin")
+    reading = dataclasses.replace(scored_pack, windows={**scored_pack.windows, "twin": twin})
+    assert shared_windows(reading, listing) == {"sku_display_7d": "twin"}
+    compiled = compile_with_models(reading, models)
+    assert compiled.model_windows["listing_price"]["sku_display_7d"] == "listing_price/sku_display_7d"
