@@ -966,52 +966,37 @@ class _ValueKernel(_Kernel):
 
     def _refresh(self, st: WindowState, lo: float, hi: float) -> None:
         """Recompute the dirty min / max / last / m2 from the bucket records in range."""
-        do_min = st._min is _DIRTY
-        do_max = st._max is _DIRTY
-        do_last = st._lt is _DIRTY
-        do_m2 = st._m2 is _DIRTY
-        mn = mx = lt = lv = None
-        nmn = nmx = n = 0
-        mean = m2 = 0.0
-        for s, rec in st.buckets.items():
-            if not lo <= s <= hi:
-                continue
-            if do_min:
-                b = rec[_MN]
-                if mn is None or b < mn:
-                    mn = b
-                    nmn = 1
-                elif b == mn:
-                    nmn += 1
-            if do_max:
-                b = rec[_MX]
-                if mx is None or b > mx:
-                    mx = b
-                    nmx = 1
-                elif b == mx:
-                    nmx += 1
-            if do_last and (lt is None or rec[_LT] > lt):
-                lt = rec[_LT]
-                lv = rec[_LV]
-            if do_m2:
-                nb = rec[_C]
-                tot = n + nb
-                delta = rec[_S] / nb - mean
-                mean += delta * nb / tot
-                m2 += rec[_M2] + delta * delta * n * nb / tot
-                n = tot
-        if do_min:
-            st._min = mn
-            st._minc = nmn
-        if do_max:
-            st._max = mx
-            st._maxc = nmx
-        if do_last:
-            st._lt = lt
-            st._lv = lv
-        if do_m2:
-            st._m2 = m2
-
+        bk = st.buckets
+        if st._first >= lo and st._nb <= hi:  # the usual case: every kept bucket is in the read range
+            recs = list(bk.values())
+        else:
+            recs = [rec for s, rec in bk.items() if lo <= s <= hi]
+        if st._min is _DIRTY:
+            if recs:
+                vals = [rec[_MN] for rec in recs]
+                st._min = m = min(vals)
+                st._minc = vals.count(m)
+            else:
+                st._min, st._minc = None, 0
+        if st._max is _DIRTY:
+            if recs:
+                vals = [rec[_MX] for rec in recs]
+                st._max = m = max(vals)
+                st._maxc = vals.count(m)
+            else:
+                st._max, st._maxc = None, 0
+        if st._lt is _DIRTY:
+            if recs:
+                best = max(recs, key=_last_ts)
+                st._lt, st._lv = best[_LT], best[_LV]
+            else:
+                st._lt = st._lv = None
+        if st._m2 is _DIRTY:
+            # two-pass: the exact cached mean first, then each bucket's m2 plus its spread around it
+            # (more stable than merging buckets one by one, and fewer operations per bucket)
+            n = st._n
+            mean = (st._s + st._sc) / n if n else 0.0
+            st._m2 = sum([rec[_M2] + rec[_C] * (rec[_S] / rec[_C] - mean) ** 2 for rec in recs])
 
 def add(
     state: WindowState | None,
