@@ -38,20 +38,23 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import orjson
 
-from engine.errors import Location, PackErrors
+from engine.errors import HongdunError, Location, PackErrors
 from engine.events import deadletter as dl
 from engine.events.deadletter import make_reject
 from engine.events.decode import DEFAULT_MAX_BYTES, EventDecoder
-from engine.pipeline import Pipeline, PipelineConfig, _TYPE_OF
+from engine.pipeline import MODELS, Pipeline, PipelineConfig, _TYPE_OF
 from engine.rules.context import EvalContext
 from engine.rules.evaluator import CompiledPack
 from engine.runtime.faust_store import TableStore, json_codec, window_codec
 from engine.runtime.topology import Plan, TopologyError, plan_for, restrict
 from engine.state import windows as W
+
+if TYPE_CHECKING:
+    from engine.anomaly.bank import LoadedModel, ModelBank
 
 log = logging.getLogger("hongdun.worker")
 
@@ -117,8 +120,12 @@ def bundle_pack(folder: str | Path) -> bytes:
     return orjson.dumps({"format": "hongdun-pack/1", "name": root.name, "files": files})
 
 
-def compile_bundle(data: bytes) -> CompiledPack:
-    """Compile a published bundle; raises PackErrors / ValueError / TopologyError if it is unusable."""
+def compile_bundle(data: bytes, models: "Sequence[LoadedModel] | None" = None) -> CompiledPack:
+    """Compile a published bundle; raises PackErrors / ValueError / TopologyError if it is unusable.
+
+    A worker that scores models compiles every pack with them (their ``MODEL/`` windows added,
+    ``score.NAME`` readable), exactly as it compiled its start pack.
+    """
     from engine.rules.evaluator import compile_pack
     from engine.rules.loader import load_pack
 
@@ -133,7 +140,12 @@ def compile_bundle(data: bytes) -> CompiledPack:
                 raise ValueError(f"bad file name in bundle: {name!r}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        cp = compile_pack(load_pack(tmp))
+        if models:
+            from engine.anomaly.bank import compile_with_models
+
+            cp = compile_with_models(load_pack(tmp), models)
+        else:
+            cp = compile_pack(load_pack(tmp))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     plan_for(cp)  # refuse packs that cannot run partitioned
@@ -173,6 +185,55 @@ def _no_reader(ctx: EvalContext, name: str) -> Any:
 
 # --------------------------------------------------------------------------
 # the Faust app
+
+def seek_uncommitted_to_start(consumer: Any, topics: set[str]) -> None:
+    """Make Faust's "seek to committed offsets" also rewind partitions that have no committed offset.
+
+    Works around a record-loss fault of faust-streaming 0.15.3 (``Recovery.on_recovery_completed``):
+    it resumes the stream partitions, awaits ``perform_seek()`` (one ``committed()`` round trip per
+    partition, during which the fetcher already hands records to the agents' queues), then calls
+    ``flow_control.resume()``, which clears those queues. A partition with a committed offset is sought
+    back to it, so the dropped records are fetched again; aiokafka does not seek a partition without
+    one (committed None or 0), so its fetch position stays past the dropped records and they are never
+    delivered by this process — events silently skipped after a worker starts on a backlog it never
+    committed (first start, or a crash or rebalance before the first commit). Measured on the Kafka
+    tests (SIGKILL restart, nothing committed): in about one start in three the agent never saw a run
+    of 1 to 748 consecutive offsets of one partition although aiokafka had fetched them; where it was
+    logged, ``ThrowableQueue.clear`` in ``on_recovery_completed`` had dropped exactly that many.
+
+    Here such partitions are sought to their earliest offset (the position ``auto_offset_reset=earliest``
+    gives them anyway). The consumer's flow is stopped first, so that no record fetched from the old
+    positions reaches the agents once the seeks are done (records of a partition would otherwise come
+    out of order: the rest of the last fetch, then the re-fetch); both Faust callers clear the queues
+    and resume the flow right after. What the agents received before is a prefix of each partition and
+    comes again, in order: the batch code drops duplicates and replays offsets at or below the
+    partition's marker with the guard.
+    """
+    seek_to_committed = consumer.seek_to_committed
+
+    async def _seek_to_committed() -> Any:
+        was_active = consumer.flow_active
+        consumer.stop_flow()
+        try:
+            committed = await seek_to_committed()
+            uncommitted = [tp for tp, offset in committed.items()
+                           if tp.topic in topics and (offset is None or offset <= 0)]
+            if uncommitted:
+                earliest = await consumer.earliest_offsets(*uncommitted)
+                for tp in uncommitted:
+                    start = earliest.get(tp)
+                    if start is not None:
+                        await consumer.seek(tp, start)
+                log.info("no committed offset for %s: fetching them from their earliest offset",
+                         ", ".join(f"{tp.topic}/{tp.partition}" for tp in sorted(uncommitted)))
+        except BaseException:
+            if was_active:
+                consumer.resume_flow()
+            raise
+        return committed
+
+    consumer.seek_to_committed = _seek_to_committed
+
 
 class _PartitionEvent:
     """Stands in for Faust's current event so a table write goes to an explicit partition."""
@@ -257,13 +318,15 @@ class FaustTableBackend:
 class Worker:
     """Builds the Faust app and holds the per-process state of one worker."""
 
-    def __init__(self, config: WorkerConfig, compiled: CompiledPack, metrics: Any | None = None) -> None:
+    def __init__(self, config: WorkerConfig, compiled: CompiledPack, metrics: Any | None = None,
+                 models: "ModelBank | None" = None) -> None:
         import faust
 
         from engine.metrics import Metrics
 
         self.config = config
         self.metrics = metrics if metrics is not None else Metrics()
+        self.models = models  # anomaly models the merchant partitions score with (None: rules only)
         self.nonce = uuid.uuid4().hex[:12]
         self._seq = 0
         self.started = time.monotonic()
@@ -287,7 +350,15 @@ class Worker:
         self.replies: dict[str, asyncio.Future] = {}
         t = config.topics
         store_url = "memory://" if config.store == "memory" else "rocksdb://"
-        self.app = app = faust.App(
+        stream_topics = {t.events, t.rekey, t.replies}
+
+        class App(faust.App):  # type: ignore[misc]
+            def _new_consumer(self) -> Any:
+                consumer = super()._new_consumer()
+                seek_uncommitted_to_start(consumer, stream_topics)
+                return consumer
+
+        self.app = app = App(
             config.group,
             broker=config.broker,
             store=store_url,
@@ -328,11 +399,14 @@ class Worker:
         backend = FaustTableBackend(self.state_table, t.events)
         xbackend = FaustTableBackend(self.xstate_table, t.rekey)
         self.backends = {t.events: backend, t.rekey: xbackend}
-        self.stores = {t.events: [TableStore(backend, b"w", window_codec()), TableStore(backend, b"a", json_codec())],
+        # the pipeline's model warm-up start is keyed by model name alone: kept per merchant partition
+        self.stores = {t.events: [TableStore(backend, b"w", window_codec()),
+                                  TableStore(backend, b"a", json_codec(), per_partition={MODELS})],
                        t.rekey: [TableStore(xbackend, b"w", window_codec()), TableStore(xbackend, b"a", json_codec())]}
         wstore, astore = self.stores[t.events]
         self.pipeline = PartitionedPipeline(compiled, store=wstore, config=config.pipeline,
-                                            decoder=EventDecoder(max_bytes=config.max_event_bytes), dedup_store=astore)
+                                            decoder=EventDecoder(max_bytes=config.max_event_bytes), dedup_store=astore,
+                                            models=models)
         xw, xa = self.stores[t.rekey]
         self.xpipelines: dict[int, Pipeline] = {}
         self._xstores = (xw, xa)
@@ -431,6 +505,8 @@ class Worker:
         @app.page("/metrics")
         async def metrics_page(web: Any, request: Any) -> Any:
             self._update_lag()
+            if self.pipeline.drift:
+                self.metrics.observe_drift(self.pipeline.drift)
             return web.bytes(generate_latest(self.metrics.registry), content_type="text/plain; version=0.0.4")
 
         @app.page("/healthz")
@@ -441,6 +517,7 @@ class Worker:
         async def readyz(web: Any, request: Any) -> Any:
             ready = self.is_ready()
             body = {"ready": ready, "pack": self.compiled.name, "version": self.compiled.version,
+                    "models": self.models.info() if self.models is not None else [],
                     "partitions": sorted(self.assigned), "processed": self.processed,
                     "startup_to_first_event_s": None if self.first_event_at is None else self.first_event_at - self.started,
                     "batches": self.timing["batches"],
@@ -514,8 +591,9 @@ class Worker:
             return
         loop = asyncio.get_running_loop()
         try:
-            compiled = await loop.run_in_executor(None, compile_bundle, data)
-        except (PackErrors, ValueError, TopologyError, orjson.JSONDecodeError) as exc:
+            models = self.models.models if self.models is not None else None
+            compiled = await loop.run_in_executor(None, compile_bundle, data, models)
+        except (PackErrors, HongdunError, ValueError, TopologyError, orjson.JSONDecodeError) as exc:
             self.metrics.pack_rejects.labels(reason=type(exc).__name__).inc()
             log.error("pack from %s rejected; %s %s stays live:\n%s", source, self.compiled.name,
                       self.compiled.version, exc)
@@ -531,8 +609,8 @@ class Worker:
             return
         try:
             self._install(compiled)
-        except TopologyError as exc:  # checked in compile_bundle already; kept for safety
-            self.metrics.pack_rejects.labels(reason="TopologyError").inc()
+        except (TopologyError, ValueError) as exc:  # checked in compile_bundle already; kept for safety
+            self.metrics.pack_rejects.labels(reason=type(exc).__name__).inc()
             log.error("pack %s %s rejected: %s", compiled.name, compiled.version, exc)
             return
         self.metrics.set_pack(compiled.name, compiled.version)
@@ -586,10 +664,16 @@ class Worker:
             pass
 
     def _split(self, events: list) -> dict[int, list]:
-        parts: dict[int, list] = defaultdict(list)
+        """A batch's events per partition, in offset order, each offset once.
+
+        Kafka delivers a partition in offset order; a record delivered twice (Faust re-fetching after a
+        seek, see :func:`seek_uncommitted_to_start`) may come again, possibly in the same batch. The
+        log order is the offset order, so sorting restores it and the copy is dropped.
+        """
+        parts: dict[int, dict[int, Any]] = defaultdict(dict)
         for ev in events:
-            parts[ev.message.partition].append(ev)
-        return parts
+            parts[ev.message.partition].setdefault(ev.message.offset, ev)
+        return {p: [byoff[o] for o in sorted(byoff)] for p, byoff in parts.items()}
 
     async def _marker(self, topic: str, partition: int) -> int:
         key = (topic, partition)
@@ -793,9 +877,12 @@ class Worker:
             return
         for p, last in results_partitions:
             clocks = self._clocks_for(topic, p)
+            # never lower the marker: a batch of replayed offsets (all at or below it) must not make
+            # the next owner process them again as new
+            last = max(self.markers.get((topic, p), -1), last)
             doc = {"o": last, "c": {n: (c.max_ts if c.max_ts != float("-inf") else None) for n, c in clocks.items()}}
             backend.set(p, b"m%d" % p, orjson.dumps(doc))
-            self.markers[(topic, p)] = max(self.markers.get((topic, p), -1), last)
+            self.markers[(topic, p)] = last
         # marker first, then the keys, in one go: Kafka keeps a partition's records in order, so any
         # key of this batch that is durable has its marker before it
         for s in stores:

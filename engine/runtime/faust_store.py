@@ -95,10 +95,14 @@ class TableStore:
     #: every change must reach put() so the key is marked dirty and written at the end of the batch
     live_values = False
 
-    def __init__(self, backend: Backend, prefix: bytes, codec: tuple[Callable, Callable] | None = None) -> None:
+    def __init__(self, backend: Backend, prefix: bytes, codec: tuple[Callable, Callable] | None = None,
+                 per_partition: Iterable[str] = ()) -> None:
         self.backend = backend
         self.prefix = prefix
         self._encode, self._decode = codec or window_codec()
+        #: namespaces whose keys are not scoped by merchant (e.g. the pipeline's ``_models`` warm-up start,
+        #: keyed by model name alone): kept once per partition, so a partition's value moves with it
+        self.per_partition = frozenset(per_partition)
         self._cache: dict[tuple[str, Key], _Entry] = {}
         self._dirty: dict[tuple[str, Key], _Entry] = {}
         self.partition = 0  # partition of the events being processed
@@ -131,8 +135,12 @@ class TableStore:
         p, tag, payload = orjson.loads(raw)
         return _Entry(self._decode(payload), p, tag)
 
+    def _scoped(self, window: str, key: Key) -> Key:
+        return (*key, f"@p{self.partition}") if window in self.per_partition else key
+
     # -- StateStore protocol ------------------------------------------------
     def get(self, window: str, key: Key) -> Any:
+        key = self._scoped(window, key)
         ck = (window, key)
         e = self._cache.get(ck)
         if e is None:
@@ -146,6 +154,7 @@ class TableStore:
         return None if e.deleted else e.value
 
     def put(self, window: str, key: Key, state: Any) -> None:
+        key = self._scoped(window, key)
         ck = (window, key)
         e = self._cache.get(ck)
         if e is None:
@@ -161,6 +170,7 @@ class TableStore:
         self._dirty[ck] = e
 
     def delete(self, window: str, key: Key) -> None:
+        key = self._scoped(window, key)
         ck = (window, key)
         e = self._cache.get(ck)
         if e is None:

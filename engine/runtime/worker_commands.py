@@ -24,8 +24,9 @@ _partitions = click.option("--partitions", default=4, show_default=True, type=cl
 @_broker
 @click.option("--pack", "pack", required=True, type=click.Path(exists=True, file_okay=False),
               help="rule pack at start (a pack published to the control topic replaces it)")
-@click.option("--models", "models_dir", default=None, type=click.Path(file_okay=False),
-              help="not supported by workers yet (refused): score models with hongdun run or hongdun serve")
+@click.option("--models", "models_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="score with every verified model in this folder (score.NAME in rules, model alerts); "
+                   "packs published to the control topic are compiled with the same models")
 @click.option("--store", type=click.Choice(["memory", "rocksdb"]), default="rocksdb", show_default=True,
               help="table store: rocksdb (production, needs the rocksdb extra) or memory (tests)")
 @click.option("--data-dir", default="hongdun-data", show_default=True, help="RocksDB tables live here")
@@ -58,24 +59,20 @@ def worker(broker: str, pack: str, models_dir: str | None, store: str, data_dir:
            reply_timeout: float, seal: bool, fetch_wait: float, regions: str | None, loglevel: str) -> None:
     """Run a distributed worker: a Faust app on Kafka sharing the event topic's partitions with its group."""
     from engine.alerts.routing import Deployment
-    from engine.cli import _load_compiled
+    from engine.cli import _load_engine
     from engine.pipeline import PipelineConfig
     from engine.runtime.faust_app import Topics, Worker, WorkerConfig
     from engine.runtime.topology import TopologyError, plan_for
 
-    if models_dir:
-        click.echo("--models: the distributed worker does not score anomaly models yet (use hongdun run or "
-                   "hongdun serve for models); refusing rather than running without them", err=True)
-        sys.exit(2)
     if store == "rocksdb":
         try:
             import rocksdict  # noqa: F401
         except ImportError:
             click.echo("--store rocksdb needs rocksdict: pip install 'hongdun[rocksdb]' (or use --store memory)", err=True)
             sys.exit(2)
-    compiled = _load_compiled(pack)
+    compiled, bank = _load_engine(pack, models_dir)  # exits 1 with every error (pack or model)
     try:
-        plan_for(compiled)
+        plan_for(compiled)  # model windows included: a model window keyed across merchants is re-keyed too
     except TopologyError as exc:
         click.echo(f"{pack}: {exc}", err=True)
         sys.exit(1)
@@ -90,7 +87,7 @@ def worker(broker: str, pack: str, models_dir: str | None, store: str, data_dir:
         commit_interval_s=commit_interval, reply_timeout_s=reply_timeout, seal_changelog=seal, fetch_wait_s=fetch_wait,
         pipeline=PipelineConfig(deployment=deployment), log_level=loglevel,
     )
-    Worker(cfg, compiled).run()
+    Worker(cfg, compiled, models=bank).run()
 
 
 @click.command()
@@ -124,14 +121,16 @@ def produce(broker: str, input_path: str, topic_prefix: str, topic: str | None, 
 @_broker
 @_prefix
 @click.option("--topic", default=None, help="control topic (default PREFIX-control)")
-def publish(pack: str, broker: str, topic_prefix: str, topic: str | None) -> None:
+@click.option("--models", "models_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="lint the pack with the models the workers run with (needed when its rules read score.NAME)")
+def publish(pack: str, broker: str, topic_prefix: str, topic: str | None, models_dir: str | None) -> None:
     """Lint PACK and publish it to the control topic; every worker swaps it in between batches."""
-    from engine.cli import _load_compiled
+    from engine.cli import _load_engine
     from engine.runtime import kafka_io
     from engine.runtime.faust_app import bundle_pack
     from engine.runtime.topology import TopologyError, plan_for
 
-    compiled = _load_compiled(pack)  # exits 1 with every error if the pack does not lint
+    compiled, _bank = _load_engine(pack, models_dir)  # exits 1 with every error if the pack does not lint
     try:
         plan_for(compiled)
     except TopologyError as exc:

@@ -214,6 +214,48 @@ def consume_all(broker: str, topic: str, expect_at_least: int | None = None, idl
     return asyncio.run(go())
 
 
+def partition_ends(broker: str, topic: str, partitions: int = 4) -> dict[int, int]:
+    """Next offset of each partition, from the records themselves (read to the end with plain aiokafka).
+
+    Not ListOffsets: the test broker answers it with the last record batch's first offset + 1.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def go() -> dict[int, int]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker, group_id=None, enable_auto_commit=False,
+                                    auto_offset_reset="earliest", max_partition_fetch_bytes=32 * 1024 * 1024)
+        await consumer.start()
+        ends = {p: 0 for p in range(partitions)}
+        try:
+            consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
+            last = time.monotonic()
+            while time.monotonic() - last < 1.0:
+                for tp, records in (await consumer.getmany(timeout_ms=200)).items():
+                    if records:
+                        ends[tp.partition] = records[-1].offset + 1
+                        last = time.monotonic()
+        finally:
+            await consumer.stop()
+        return ends
+
+    return asyncio.run(go())
+
+
+def committed_offsets(broker: str, group: str, topic: str, partitions: int = 4) -> dict[int, int | None]:
+    """The offsets ``group`` has committed on ``topic`` (None where it has none)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    async def go() -> dict[int, int | None]:
+        consumer = AIOKafkaConsumer(bootstrap_servers=broker, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            return {p: await consumer.committed(TopicPartition(topic, p)) for p in range(partitions)}
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(go())
+
+
 @pytest.fixture
 def prefix() -> str:
     """A fresh topic prefix and group per test: tests never see each other's records."""

@@ -109,3 +109,80 @@ def test_bundle_round_trip_and_refusals(tmp_path):
     evil = orjson.dumps({"format": "hongdun-pack/1", "files": {"../x.yaml": "a: 1"}})
     with pytest.raises(ValueError):
         compile_bundle(evil)
+
+
+def _ev(partition: int, offset: int):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(message=SimpleNamespace(partition=partition, offset=offset))
+
+
+def test_split_restores_offset_order_and_drops_redelivered_records():
+    """After Faust re-fetches from an earlier offset, a batch can hold a record twice and out of order."""
+    from engine.runtime.faust_app import Worker
+
+    events = [_ev(0, 91), _ev(1, 5), _ev(0, 0), _ev(0, 1), _ev(0, 91), _ev(0, 92), _ev(1, 4)]
+    parts = Worker._split(None, events)  # type: ignore[arg-type]
+    assert {p: [e.message.offset for e in evs] for p, evs in parts.items()} == {0: [0, 1, 91, 92], 1: [4, 5]}
+
+
+def test_seek_uncommitted_to_start_rewinds_partitions_without_a_commit():
+    """Faust's seek to committed offsets leaves a partition without one where it is: it is sought to its start."""
+    import asyncio
+    from collections import namedtuple
+
+    from engine.runtime.faust_app import seek_uncommitted_to_start
+
+    tp = namedtuple("TP", "topic partition")
+    a0, a1, a2, c0 = tp("x-events", 0), tp("x-events", 1), tp("x-events", 2), tp("g-state-changelog", 0)
+
+    class FakeConsumer:
+        flow_active = True
+
+        def __init__(self) -> None:
+            self.seeks: list = []
+            self.flow: list = []
+
+        async def seek_to_committed(self):
+            return {a0: 17, a1: None, a2: 0, c0: None}
+
+        async def earliest_offsets(self, *tps):
+            return {t: 3 for t in tps}
+
+        async def seek(self, t, offset):
+            self.seeks.append((t.topic, t.partition, offset))
+
+        def stop_flow(self):
+            self.flow.append("stop")
+            self.flow_active = False
+
+        def resume_flow(self):
+            self.flow.append("resume")
+            self.flow_active = True
+
+    c = FakeConsumer()
+    seek_uncommitted_to_start(c, {"x-events"})
+    committed = asyncio.run(c.seek_to_committed())
+    assert committed[a0] == 17
+    assert sorted(c.seeks) == [("x-events", 1, 3), ("x-events", 2, 3)]  # not the changelog, not the committed one
+    assert c.flow == ["stop"]  # Faust resumes the flow itself right after
+
+
+def test_table_store_keeps_per_partition_namespaces_apart():
+    """The pipeline's model warm-up start (``_models``, keyed by model name) is kept once per partition."""
+    b = DictBackend()
+    store = TableStore(b, b"a", json_codec(), per_partition={"_models"})
+    store.begin(0, 5)
+    store.put("_models", ("live_traffic",), {"first": 1.0})
+    store.put("_dedup", ("R", "m1", ""), ["id", 1.0, 1.0, 1, 60])
+    store.begin(1, 9)
+    assert store.get("_models", ("live_traffic",)) is None
+    assert store.get("_dedup", ("R", "m1", "")) is not None
+    store.put("_models", ("live_traffic",), {"first": 2.0})
+    store.flush()
+    store.invalidate()
+    store.begin(0, 6)
+    assert store.get("_models", ("live_traffic",)) == {"first": 1.0}
+    store.begin(1, 10)
+    assert store.get("_models", ("live_traffic",)) == {"first": 2.0}
+    assert {p for p, _k, _v in b.writes} == {0, 1}
