@@ -343,7 +343,7 @@ class Pipeline:
         first_pass = self._first_pass
         reader, recent = self._read_window, self._recent_alerts
         ctxs: list[Any] = [None] * len(events)
-        rows: dict[int, tuple[list[int], list[list[float]]]] = {}
+        rows = _Pending()
         for i, ev in enumerate(events):
             todo = first_pass.get(type(ev))
             if todo is None:  # no eager model scores or counts this event type
@@ -353,23 +353,25 @@ class Pipeline:
             try:
                 if plan:
                     self._feed_windows(ctx, plan)
-                for mi, _, extract in scorers:
-                    got = rows.get(mi)
-                    if got is None:
-                        got = rows[mi] = ([], [])
-                    got[0].append(i)
-                    got[1].append(extract(ctx))
+                vectors = [(mi, extract(ctx)) for mi, _, extract in scorers]  # all or none: a rejected event scores nowhere
             except Exception as exc:  # a model window must never kill the worker either
                 ctxs[i] = _REJECTED
                 self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"model window update failed: {exc!r}")
+                continue
+            for mi, vector in vectors:
+                rows.add(mi, i, vector)
         leads: dict[int, list] = {}
-        for mi, (idx, vectors) in rows.items():
-            keep = [k for k, i in enumerate(idx) if ctxs[i] is not _REJECTED]
-            if len(keep) != len(idx):
-                idx, vectors = [idx[k] for k in keep], [vectors[k] for k in keep]
-            for i, model, risk, why in self._score_rows(mi, idx, vectors, ctxs):
-                leads.setdefault(i, []).append((model, risk, why))
+        for i, model, risk, why in self._score_leads(rows, ctxs):
+            leads.setdefault(i, []).append((model, risk, why))
         return ctxs, leads
+
+    def _score_leads(self, pending: "_Pending", ctxs: Any) -> list[tuple]:
+        """Score every model's pending vectors; the leads above threshold in event order, models in bank order."""
+        leads: list[tuple] = []
+        for mi, (idx, vectors) in pending.rows.items():
+            leads.extend((i, mi, model, risk, why) for i, model, risk, why in self._score_rows(mi, idx, vectors, ctxs))
+        leads.sort(key=lambda lead: lead[:2])
+        return [(i, model, risk, why) for i, _, model, risk, why in leads]
 
     def _score_rows(self, mi: int, idx: list[int], vectors: list[list[float]], ctxs: Any) -> list[tuple]:
         """Score one model's vectors in one call; set each context's score; return the leads above threshold.
@@ -404,13 +406,8 @@ class Pipeline:
 
     def _score_pending(self, pending: "_Pending", result: BatchResult, now_iso: str) -> None:
         """Score the lazy models' vectors taken so far; splice their alerts in after their events' outputs."""
-        leads: list[tuple] = []
-        for mi, (idx, vectors) in pending.rows.items():
-            leads.extend(self._score_rows(mi, idx, vectors, pending.ctxs))
-        order = {m.name: k for k, m in enumerate(self.models.models)} if self.models is not None else {}
-        leads.sort(key=lambda lead: (lead[0], order[lead[1].name]))
         inserts: list[tuple[tuple[int, int, int], Alert]] = []
-        for i, model, risk, why in leads:
+        for i, model, risk, why in self._score_leads(pending, pending.ctxs):
             alert = self._model_alert(model, pending.ctxs[i], risk, why, now_iso)
             if alert is not None:
                 inserts.append((pending.marks[i], alert))

@@ -178,7 +178,6 @@ class ModelBank:
     def __init__(self, models: Sequence[LoadedModel]) -> None:
         self.models = tuple(models)
         self._scorers: dict[tuple, dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]] = {}
-        self.by_type = self.scorers({})
 
     def scorers(self, stored: dict[str, dict[str, str]]) -> dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]:
         """Per event type: (model index, model, extractor) reading each model's windows where ``stored`` says.
@@ -223,12 +222,11 @@ def compile_with_models(pack: Pack, models: Sequence[LoadedModel], share: bool =
     kept twice. The result's ``model_windows`` says where each model window lives.
     """
     names = frozenset(m.name for m in models)
-    compiled = compile_pack(with_model_windows(pack, models), models=names)
-    shared: dict[str, dict[str, str]] = {}
-    if share:
-        shared = {m.name: reuse for m in models if m.name not in compiled.scores_read and (reuse := shared_windows(pack, m))}
-        if shared:
-            compiled = compile_pack(with_model_windows(pack, models, shared), models=names)
+    shared = {m.name: reuse for m in models if (reuse := shared_windows(pack, m))} if share else {}
+    compiled = compile_pack(with_model_windows(pack, models, shared), models=names)
+    if set(shared) & compiled.scores_read:  # rare: a rule reads a sharing model, which must keep windows of its own
+        shared = {name: reuse for name, reuse in shared.items() if name not in compiled.scores_read}
+        compiled = compile_pack(with_model_windows(pack, models, shared), models=names)
     stored = {m.name: {w: shared.get(m.name, {}).get(w, m.window_prefix + w) for w in m.features.windows} for m in models}
     return dataclasses.replace(compiled, model_windows=stored)
 

@@ -235,6 +235,19 @@ def seek_uncommitted_to_start(consumer: Any, topics: set[str]) -> None:
     consumer.seek_to_committed = _seek_to_committed
 
 
+def split_by_partition(events: list) -> dict[int, list]:
+    """A batch's events per partition, in offset order, each offset once.
+
+    Kafka delivers a partition in offset order; a record delivered twice (Faust re-fetching after a
+    seek, see :func:`seek_uncommitted_to_start`) may come again, possibly in the same batch. The
+    log order is the offset order, so sorting restores it and the copy is dropped.
+    """
+    parts: dict[int, dict[int, Any]] = defaultdict(dict)
+    for ev in events:
+        parts[ev.message.partition].setdefault(ev.message.offset, ev)
+    return {p: [byoff[o] for o in sorted(byoff)] for p, byoff in parts.items()}
+
+
 class _PartitionEvent:
     """Stands in for Faust's current event so a table write goes to an explicit partition."""
 
@@ -642,7 +655,7 @@ class Worker:
             os._exit(75)
         except Exception:
             ranges = ", ".join(f"{evs[0].message.topic}/{p}@{evs[0].message.offset}-{evs[-1].message.offset}"
-                               for p, evs in sorted(self._split(events).items()))
+                               for p, evs in sorted(split_by_partition(events).items()))
             log.exception("batch %s failed; exiting before its offsets are acked (at-least-once)", ranges)
             logging.shutdown()
             os._exit(70)
@@ -662,18 +675,6 @@ class Worker:
             self._fetch_tuned = True
         except Exception:  # consumer not started yet, or another driver: keep Faust's default
             pass
-
-    def _split(self, events: list) -> dict[int, list]:
-        """A batch's events per partition, in offset order, each offset once.
-
-        Kafka delivers a partition in offset order; a record delivered twice (Faust re-fetching after a
-        seek, see :func:`seek_uncommitted_to_start`) may come again, possibly in the same batch. The
-        log order is the offset order, so sorting restores it and the copy is dropped.
-        """
-        parts: dict[int, dict[int, Any]] = defaultdict(dict)
-        for ev in events:
-            parts[ev.message.partition].setdefault(ev.message.offset, ev)
-        return {p: [byoff[o] for o in sorted(byoff)] for p, byoff in parts.items()}
 
     async def _marker(self, topic: str, partition: int) -> int:
         key = (topic, partition)
@@ -697,7 +698,7 @@ class Worker:
         wstore, astore = self.stores[topic]
         pipe = self.pipeline
         outputs: list[tuple[str, bytes | None, bytes, int | None]] = []
-        partitions = self._split(events)
+        partitions = split_by_partition(events)
         # 1. decode, ask for cross-merchant window values
         work = []
         waits: list[asyncio.Future] = []
@@ -903,7 +904,7 @@ class Worker:
         xw, xa = self.stores[topic]
         outputs = []
         results_partitions = []
-        for p, evs in self._split(events).items():
+        for p, evs in split_by_partition(events).items():
             marker = await self._marker(topic, p)
             last = evs[-1].message.offset
             xw.begin(p, last)

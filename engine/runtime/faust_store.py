@@ -139,26 +139,24 @@ class TableStore:
         return (*key, f"@p{self.partition}") if window in self.per_partition else key
 
     # -- StateStore protocol ------------------------------------------------
-    def get(self, window: str, key: Key) -> Any:
-        key = self._scoped(window, key)
-        ck = (window, key)
+    def _lookup(self, window: str, key: Key) -> tuple[tuple[str, Key], _Entry | None]:
+        """The cache key of ``key`` (scoped by partition where its namespace is) and its entry: cached, else loaded."""
+        ck = (window, self._scoped(window, key))
         e = self._cache.get(ck)
+        return ck, (e if e is not None else self._load(*ck))
+
+    def get(self, window: str, key: Key) -> Any:
+        ck, e = self._lookup(window, key)
         if e is None:
-            e = self._load(window, key)
-            if e is None:
-                return None
-            self._cache[ck] = e
+            return None
+        self._cache[ck] = e
         if self.replay_offset is not None and e.tag >= self.replay_offset:
-            fresh = self._load(window, key)  # already holds this event: a copy whose changes are dropped
+            fresh = self._load(*ck)  # already holds this event: a copy whose changes are dropped
             return None if fresh is None else fresh.value
         return None if e.deleted else e.value
 
     def put(self, window: str, key: Key, state: Any) -> None:
-        key = self._scoped(window, key)
-        ck = (window, key)
-        e = self._cache.get(ck)
-        if e is None:
-            e = self._load(window, key)
+        ck, e = self._lookup(window, key)
         if e is not None and self.replay_offset is not None and e.tag >= self.replay_offset:
             return  # replayed event already applied to this key
         if e is None:
@@ -170,13 +168,9 @@ class TableStore:
         self._dirty[ck] = e
 
     def delete(self, window: str, key: Key) -> None:
-        key = self._scoped(window, key)
-        ck = (window, key)
-        e = self._cache.get(ck)
+        ck, e = self._lookup(window, key)
         if e is None:
-            e = self._load(window, key)
-            if e is None:
-                return
+            return
         if self.replay_offset is not None and e.tag >= self.replay_offset and e.partition == self.partition:
             return
         e.value, e.deleted, e.dirty = None, True, True

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,14 @@ class _Dirty:
 
 
 _DIRTY: Any = _Dirty()
+
+
+def _extreme(pick: Callable[[list[Any]], Any], vals: list[Any]) -> tuple[Any, int]:
+    """(min or max of the bucket values, how many buckets hold it); (None, 0) for none."""
+    if not vals:
+        return None, 0
+    m = pick(vals)
+    return m, vals.count(m)
 
 
 def _last_ts(rec: list[Any]) -> Any:
@@ -972,19 +980,9 @@ class _ValueKernel(_Kernel):
         else:
             recs = [rec for s, rec in bk.items() if lo <= s <= hi]
         if st._min is _DIRTY:
-            if recs:
-                vals = [rec[_MN] for rec in recs]
-                st._min = m = min(vals)
-                st._minc = vals.count(m)
-            else:
-                st._min, st._minc = None, 0
+            st._min, st._minc = _extreme(min, [rec[_MN] for rec in recs])
         if st._max is _DIRTY:
-            if recs:
-                vals = [rec[_MX] for rec in recs]
-                st._max = m = max(vals)
-                st._maxc = vals.count(m)
-            else:
-                st._max, st._maxc = None, 0
+            st._max, st._maxc = _extreme(max, [rec[_MX] for rec in recs])
         if st._lt is _DIRTY:
             if recs:
                 best = max(recs, key=_last_ts)
