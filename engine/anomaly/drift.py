@@ -22,8 +22,12 @@ move *together* is invisible; with few observed rows the value is noisy
 are coarse in the tails (everything above the 99th percentile is one bin).
 
 :class:`DriftMonitor` keeps only integer counts per (feature, bin), updated
-per batch with ``np.searchsorted`` + ``np.bincount``, so it can sit in the
-scoring path.
+with ``np.searchsorted`` + ``np.bincount``, so it can sit in the scoring path.
+The pipeline hands it a few dozen rows per micro-batch; binning so few rows
+costs mostly numpy's per-call overhead (one searchsorted per feature), so rows
+are held until :data:`FLUSH_ROWS` have gathered and binned together. Every
+reading (:meth:`DriftMonitor.report`, ``rows``) bins what is held first, so
+what it reports is the same as binning batch by batch.
 """
 from __future__ import annotations
 
@@ -33,10 +37,11 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["EPSILON", "MIN_ROWS", "psi_edges", "bin_counts", "psi", "verdict", "DriftMonitor", "FeatureDrift"]
+__all__ = ["EPSILON", "FLUSH_ROWS", "MIN_ROWS", "psi_edges", "bin_counts", "psi", "verdict", "DriftMonitor", "FeatureDrift"]
 
 EPSILON = 1e-4
 MIN_ROWS = 100
+FLUSH_ROWS = 2048  # rows held before binning (bins are counts: when they are added does not change them)
 STABLE, WATCH = 0.1, 0.25
 
 
@@ -114,19 +119,38 @@ class DriftMonitor:
             self._expected.append(shares)
         self._training_null = [float(distributions[n].get("null_share", 0.0)) for n in self.names]
         self._counts = [np.zeros(e.shape[0] + 2, dtype=np.int64) for e in self._edges]
-        self.rows = 0
+        self._binned = 0
+        self._held: list[np.ndarray] = []
+        self._held_rows = 0
+
+    @property
+    def rows(self) -> int:
+        """Feature vectors seen so far (held ones included)."""
+        return self._binned + self._held_rows
 
     def update(self, X: np.ndarray) -> None:
-        """Add a batch of feature vectors (shape ``(n, n_features)``)."""
-        X = np.asarray(X, dtype=np.float64)
+        """Add a batch of feature vectors (shape ``(n, n_features)``); the rows are copied, the caller may reuse ``X``."""
+        X = np.array(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.names):
             raise ValueError(f"expected shape (n, {len(self.names)}), got {X.shape}")
+        self._held.append(X)
+        self._held_rows += X.shape[0]
+        if self._held_rows >= FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Bin the held rows into the counts."""
+        if not self._held:
+            return
+        X = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
         for j, edges in enumerate(self._edges):
             self._counts[j] += bin_counts(X[:, j], edges)
-        self.rows += X.shape[0]
+        self._binned += X.shape[0]
+        self._held, self._held_rows = [], 0
 
     def report(self) -> list[FeatureDrift]:
         """PSI and verdict per feature, in column order."""
+        self._flush()
         out = []
         for j, name in enumerate(self.names):
             value = psi(self._expected[j], self._counts[j]) if self.rows else float("nan")

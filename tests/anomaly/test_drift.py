@@ -50,6 +50,23 @@ def test_psi_is_small_on_the_same_distribution_and_large_under_a_shift() -> None
     assert by["flag"].null_share == 1.0 and by["flag"].psi > 5  # everything in a bin training never saw
 
 
+def test_small_batches_held_then_binned_report_what_one_big_batch_does() -> None:
+    dist = _distributions(_training(np.random.default_rng(0)), NAMES)
+    live = _training(np.random.default_rng(3), n=5_000)
+    live[:, 0] *= 1.3
+    whole = DriftMonitor(NAMES, dist)
+    whole.update(live)
+    held = DriftMonitor(NAMES, dist)
+    buf = np.empty((25, 3))
+    for start in range(0, 5_000, 25):  # pipeline-sized batches, the caller's buffer reused each time
+        buf[:] = live[start : start + 25]
+        held.update(buf)
+        assert held.rows == start + 25
+    assert [(d.psi, d.null_share, d.rows) for d in held.report()] == [(d.psi, d.null_share, d.rows) for d in whole.report()]
+    held.update(live[:7])  # a reading after a few more rows includes them
+    assert held.report()[0].rows == 5_007
+
+
 def test_tied_mass_is_kept_in_the_training_shares() -> None:
     X = _training(np.random.default_rng(0))
     spec = _distributions(X, NAMES)["ratio"]["psi"]
