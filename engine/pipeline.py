@@ -40,6 +40,7 @@ from engine.state.store import evict as evict_window
 
 if TYPE_CHECKING:
     from engine.anomaly.bank import LoadedModel, ModelBank
+    from engine.anomaly.vectorize import BatchExtractor
 
 _TYPE_OF: dict[type, str] = {cls: name for name, cls in EVENT_CLASSES.items()}
 _UNSET = object()
@@ -201,6 +202,7 @@ class Pipeline:
         self._scorers = bank  # by event type: (model index, model, extractor reading where this pack keeps its windows)
         eager_by_type = {t: tuple(s for s in scorers if s[1].name in eager) for t, scorers in bank.items()}
         self._lazy = {t: lazy for t, scorers in bank.items() if (lazy := tuple(s for s in scorers if s[1].name not in eager))}
+        self._wide: dict[Any, bool] = {}  # by extractor: did its last batch bring enough rows for numpy (see _score_rows)
         # by event class: (type name, eager models scoring it, eager model windows it feeds) where either exists
         self._first_pass = {cls: (t, eager_by_type.get(t, ()), self._model_feeds[t]) for cls, t in _TYPE_OF.items()
                             if eager_by_type.get(t) or self._model_feeds[t]}
@@ -292,7 +294,7 @@ class Pipeline:
         leads: dict[int, list] = {}
         if self._first_pass:
             scored, leads = self._score_batch(events, sources, result, now_iso)
-        lazy = self._lazy
+        lazy, wide = self._lazy, self._wide
         pending = _Pending() if lazy else None
         seen_types: Counter = Counter()
         for i, ev in enumerate(events):
@@ -314,8 +316,8 @@ class Pipeline:
                     continue
             scorers = lazy.get(etype) if pending is not None else None
             if scorers:
-                for mi, _, extract in scorers:
-                    pending.add(mi, i, extract(ctx))  # type: ignore[union-attr]
+                for mi, _, extractor in scorers:
+                    pending.add(mi, extractor, i, extractor.take(ctx, wide.get(extractor, False)))  # type: ignore[union-attr]
             run_rules(rules[etype], ctx, result, sources, i, now_iso)
             if i in leads:
                 for model, risk, why in leads[i]:
@@ -353,13 +355,13 @@ class Pipeline:
             try:
                 if plan:
                     self._feed_windows(ctx, plan)
-                vectors = [(mi, extract(ctx)) for mi, _, extract in scorers]  # all or none: a rejected event scores nowhere
+                vectors = [(mi, ex, ex.take(ctx, False)) for mi, _, ex in scorers]  # all or none: a rejected event scores nowhere
             except Exception as exc:  # a model window must never kill the worker either
                 ctxs[i] = _REJECTED
                 self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"model window update failed: {exc!r}")
                 continue
-            for mi, vector in vectors:
-                rows.add(mi, i, vector)
+            for mi, ex, vector in vectors:
+                rows.add(mi, ex, i, vector)
         leads: dict[int, list] = {}
         for i, model, risk, why in self._score_leads(rows, ctxs):
             leads.setdefault(i, []).append((model, risk, why))
@@ -368,16 +370,20 @@ class Pipeline:
     def _score_leads(self, pending: "_Pending", ctxs: Any) -> list[tuple]:
         """Score every model's pending vectors; the leads above threshold in event order, models in bank order."""
         leads: list[tuple] = []
-        for mi, (idx, vectors) in pending.rows.items():
-            leads.extend((i, mi, model, risk, why) for i, model, risk, why in self._score_rows(mi, idx, vectors, ctxs))
+        for extractor, (mi, idx, rows) in pending.rows.items():
+            leads.extend((i, mi, model, risk, why) for i, model, risk, why in self._score_rows(mi, extractor, idx, rows, ctxs))
         leads.sort(key=lambda lead: lead[:2])
         return [(i, model, risk, why) for i, _, model, risk, why in leads]
 
-    def _score_rows(self, mi: int, idx: list[int], vectors: list[list[float]], ctxs: Any) -> list[tuple]:
-        """Score one model's vectors in one call; set each context's score; return the leads above threshold.
+    def _score_rows(self, mi: int, extractor: "BatchExtractor", idx: list[int], rows: list[list[Any]],
+                    ctxs: Any) -> list[tuple]:
+        """Score one model's rows (what its extractor took per event) in one call; return the leads above threshold.
 
-        A lead is (event index, model, risk, top features); scores held back by the
-        model's warm-up are counted, not returned.
+        Sets each context's score. A lead is (event index, model, risk, top
+        features); scores held back by the model's warm-up are counted, not
+        returned. How many rows came decides whether the next batch's events
+        keep their inputs (features computed with numpy over the batch) or
+        their vectors (features per event): both give the same matrix.
         """
         import numpy as np
 
@@ -387,7 +393,8 @@ class Pipeline:
         if not idx:
             return []
         model = self.models.models[mi]
-        X = np.asarray(vectors, dtype=np.float64)
+        X = extractor.matrix(rows)
+        self._wide[extractor] = len(idx) >= extractor.MIN_ROWS
         risk = model.forest.risk(X)
         name = model.name
         for i, r in zip(idx, risk.tolist()):
@@ -772,19 +779,19 @@ class _Pending:
     __slots__ = ("rows", "ctxs", "marks")
 
     def __init__(self) -> None:
-        self.rows: dict[int, tuple[list[int], list[list[float]]]] = {}
+        self.rows: dict[BatchExtractor, tuple[int, list[int], list[list[Any]]]] = {}  # by extractor: model, events, rows
         self.ctxs: dict[int, EvalContext] = {}
         self.marks: dict[int, tuple[int, int, int]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.rows)
 
-    def add(self, mi: int, i: int, vector: list[float]) -> None:
-        got = self.rows.get(mi)
+    def add(self, mi: int, extractor: "BatchExtractor", i: int, row: list[Any]) -> None:
+        got = self.rows.get(extractor)
         if got is None:
-            got = self.rows[mi] = ([], [])
-        got[0].append(i)
-        got[1].append(vector)
+            got = self.rows[extractor] = (mi, [], [])
+        got[1].append(i)
+        got[2].append(row)
 
     def after(self, i: int, ctx: EvalContext, result: BatchResult) -> None:
         """Event ``i`` is done: remember its context (scores go there) and the length of each output list."""

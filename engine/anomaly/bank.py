@@ -31,7 +31,8 @@ import numpy as np
 
 from engine.anomaly.artifact import MANIFEST_FILE, load_forest
 from engine.anomaly.explain import explain
-from engine.anomaly.features import Extractor, FeatureSet, compile_features, load_feature_set
+from engine.anomaly.features import FeatureSet, compile_batch, compile_features, load_feature_set
+from engine.anomaly.vectorize import BatchExtractor
 from engine.anomaly.forest import CompiledForest
 from engine.errors import Location, ModelError, PackErrors
 from engine.rules.evaluator import CompiledPack, compile_pack
@@ -177,9 +178,9 @@ class ModelBank:
 
     def __init__(self, models: Sequence[LoadedModel]) -> None:
         self.models = tuple(models)
-        self._scorers: dict[tuple, dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]] = {}
+        self._scorers: dict[tuple, dict[str, tuple[tuple[int, LoadedModel, BatchExtractor], ...]]] = {}
 
-    def scorers(self, stored: dict[str, dict[str, str]]) -> dict[str, tuple[tuple[int, LoadedModel, Extractor], ...]]:
+    def scorers(self, stored: dict[str, dict[str, str]]) -> dict[str, tuple[tuple[int, LoadedModel, BatchExtractor], ...]]:
         """Per event type: (model index, model, extractor) reading each model's windows where ``stored`` says.
 
         ``stored`` is a compiled pack's ``model_windows`` (model -> window -> stored
@@ -190,11 +191,13 @@ class ModelBank:
         got = self._scorers.get(cache_key)
         if got is not None:
             return got
-        plan: dict[str, list[tuple[int, LoadedModel, Extractor]]] = {}
+        plan: dict[str, list[tuple[int, LoadedModel, BatchExtractor]]] = {}
         for i, m in enumerate(self.models):
             names = stored.get(m.name) or {w: m.window_prefix + w for w in m.features.windows}
             for etype in m.features.events:
-                plan.setdefault(etype, []).append((i, m, compile_features(m.features, etype, stored=names)))
+                extractor = BatchExtractor(compile_features(m.features, etype, stored=names),
+                                           compile_batch(m.features, etype, stored=names))
+                plan.setdefault(etype, []).append((i, m, extractor))
         got = self._scorers[cache_key] = {t: tuple(v) for t, v in plan.items()}
         return got
 

@@ -149,9 +149,7 @@ def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "",
     state store without clashing (the engine uses ``MODEL/``). ``stored`` maps
     a window to the exact name it is read from instead (a pack window it shares).
     """
-    refs = {name: WindowRef((stored or {}).get(name, window_prefix + name), w.spec.aggregates, w.key)
-            for name, w in fs.windows.items()}
-    comp = Compiler(event_type, fs.events, {}, refs)
+    comp = _compiler(fs, event_type, window_prefix, stored)
     errors: list[PackError] = []
     fns = []
     for f in fs.features:
@@ -187,6 +185,25 @@ def compile_features(fs: FeatureSet, event_type: str, window_prefix: str = "",
     return extract
 
 
+def compile_batch(fs: FeatureSet, event_type: str, window_prefix: str = "",
+                  stored: dict[str, str] | None = None) -> "BatchProgram":
+    """The feature set as a :class:`~engine.anomaly.vectorize.BatchProgram`: inputs per event, arithmetic per batch.
+
+    Same arguments as :func:`compile_features`, and the same vectors (bit for
+    bit); cheaper when a model scores dozens of events of a micro-batch.
+    """
+    from engine.anomaly.vectorize import BatchProgram
+
+    compile_features(fs, event_type, window_prefix, stored)  # the same checks, the same errors
+    return BatchProgram(_compiler(fs, event_type, window_prefix, stored), [f.expr for f in fs.features])
+
+
+def _compiler(fs: FeatureSet, event_type: str, window_prefix: str, stored: dict[str, str] | None) -> Compiler:
+    refs = {name: WindowRef((stored or {}).get(name, window_prefix + name), w.spec.aggregates, w.key)
+            for name, w in fs.windows.items()}
+    return Compiler(event_type, fs.events, {}, refs)
+
+
 def _as_feature(v: object) -> float:
     """A feature value as a model input: numbers and true/false as floats; null, text, lists, inf, NaN as NaN."""
     if v is None or isinstance(v, (str, list, tuple)):
@@ -206,7 +223,7 @@ def feature_docs(fs: FeatureSet) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["FeatureDef", "FeatureSet", "load_feature_set", "compile_features", "feature_docs"]
+__all__ = ["FeatureDef", "FeatureSet", "load_feature_set", "compile_batch", "compile_features", "feature_docs"]
 
 
 class FeatureStream:

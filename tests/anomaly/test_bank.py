@@ -162,8 +162,8 @@ class _Recording(Pipeline):
         super().__init__(*a, **kw)
         self.seen: dict[str, dict[str, float]] = {}
 
-    def _score_rows(self, mi, idx, vectors, ctxs):
-        leads = super()._score_rows(mi, idx, vectors, ctxs)
+    def _score_rows(self, mi, extractor, idx, rows, ctxs):
+        leads = super()._score_rows(mi, extractor, idx, rows, ctxs)
         for i in idx:
             self.seen.setdefault(ctxs[i].event.event_id, {}).update(ctxs[i].scores)
         return leads
