@@ -30,7 +30,8 @@ import msgspec
 from engine.errors import Location
 from engine.events import deadletter as dl
 from engine.events.deadletter import Reject, make_reject
-from engine.events.schema import EVENT_CLASSES, EVENT_TYPES, SCHEMA_MAJOR, Event, event_type_of
+from engine.events.schema import (EVENT_CLASSES, EVENT_TYPES, REGION_CODE_PATTERN, SCHEMA_MAJOR, SCHEMA_VER_PATTERN,
+                                  Complaint, Event, event_type_of)
 from engine.events.uscc import CHARSET, check_char, is_valid_uscc
 
 __all__ = ["DEFAULT_MAX_BYTES", "DecodedBatch", "EventDecoder"]
@@ -41,6 +42,8 @@ _AT = re.compile(r" - at `(\$[^`]*)`$")
 _MISSING = re.compile(r"^Object missing required field `([^`]*)`")
 _VERSION = re.compile(r"([0-9]+)(?:\.[0-9]+)*")  # used with fullmatch
 _USCC_PATH = "$.merchant.uscc"
+_REGION = re.compile(REGION_CODE_PATTERN)
+_SCHEMA_VER = re.compile(SCHEMA_VER_PATTERN)
 _UNPARSED = object()
 _JSON_KIND = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
 
@@ -67,6 +70,8 @@ class EventDecoder:
         self._decode_json = msgspec.json.Decoder(Event).decode
         self._uscc_cache_size = uscc_cache_size
         self._valid_uscc: set[str] = set()
+        self._valid_regions: set[str] = set()  # region codes that matched their pattern (bounded like the USCCs)
+        self._valid_versions: set[str] = set()
 
     def decode(self, raw: bytes, source: Location) -> Event | Reject:
         """Decode one event. Never raises; failures come back as a ``Reject``.
@@ -81,6 +86,9 @@ class EventDecoder:
                 )
             # Index before slicing: a 3-byte slice on every event costs more.
             event = self._decode_json(raw[3:] if raw[0] == 0xEF and raw[:3] == _BOM else raw)
+            wrong = self._check_patterns(event)
+            if wrong is not None:
+                return self._reject(msgspec.ValidationError(wrong), raw, source)
             uscc = event.merchant.uscc
             if uscc is None or uscc in self._valid_uscc:
                 return event
@@ -93,14 +101,23 @@ class EventDecoder:
         events: list[tuple[Event, Location]] = []
         rejects: list[Reject] = []
         decode_json, valid_uscc, max_bytes = self._decode_json, self._valid_uscc, self.max_bytes
+        regions, versions = self._valid_regions, self._valid_versions
         for raw, source in items:
-            # Inlined common case; anything unusual (failure, BOM, unseen USCC)
-            # goes through decode() from scratch so both paths agree exactly.
+            # Inlined common case; anything unusual (failure, BOM, unseen USCC,
+            # region code or version) goes through decode() from scratch so both paths agree exactly.
             try:
                 if len(raw) <= max_bytes and raw[0] != 0xEF:
                     event = decode_json(raw)
-                    uscc = event.merchant.uscc
-                    if uscc is None or uscc in valid_uscc:
+                    m = event.merchant
+                    uscc = m.uscc
+                    if (
+                        (uscc is None or uscc in valid_uscc)
+                        and m.reg_region_code in regions
+                        and m.op_region_code in regions
+                        and event.schema_ver in versions
+                        and (event.__class__ is not Complaint or event.complainant_region_code is None
+                             or event.complainant_region_code in regions)
+                    ):
                         events.append((event, source))
                         continue
             except Exception:  # noqa: BLE001, S112 - decode() below reports it
@@ -113,6 +130,23 @@ class EventDecoder:
         return DecodedBatch(events, rejects)
 
     # -- slow paths ---------------------------------------------------------
+
+    def _check_patterns(self, event: Event) -> str | None:
+        """The error msgspec would give for the first string breaking its pattern (schema.py says why here), or None."""
+        checks = [("$.schema_ver", event.schema_ver, _SCHEMA_VER, self._valid_versions),
+                  ("$.merchant.reg_region_code", event.merchant.reg_region_code, _REGION, self._valid_regions),
+                  ("$.merchant.op_region_code", event.merchant.op_region_code, _REGION, self._valid_regions)]
+        if isinstance(event, Complaint) and event.complainant_region_code is not None:
+            checks.append(("$.complainant_region_code", event.complainant_region_code, _REGION, self._valid_regions))
+        for path, value, pattern, seen in checks:
+            if value in seen:
+                continue
+            if pattern.fullmatch(value) is None:  # not search: "1.0\n" passes ``$`` in Python, not in JSON Schema
+                return f"Expected `str` matching regex {pattern.pattern!r} - at `{path}`"
+            if len(seen) >= self._uscc_cache_size:
+                seen.clear()
+            seen.add(value)
+        return None
 
     def _check_uscc(self, event: Event, uscc: str, raw: bytes, source: Location) -> Event | Reject:
         if is_valid_uscc(uscc):

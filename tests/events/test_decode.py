@@ -220,6 +220,9 @@ def test_missing_field_path_names_the_field(decoder: EventDecoder, event_type: s
         ("live_metrics", {"traffic_sources": {"paid": 1.5}}, "$.traffic_sources.paid"),
         ("live_utterance", {"price_mentions": [59, -1]}, "$.price_mentions[1]"),
         ("complaint", {"complainant_region_code": 440305}, "$.complainant_region_code"),
+        ("complaint", {"complainant_region_code": "044030"}, "$.complainant_region_code"),
+        ("order", {"schema_ver": "1.x"}, "$.schema_ver"),
+        ("order", {"schema_ver": "1.0\n"}, "$.schema_ver"),
     ],
 )
 def test_bad_field_path(decoder: EventDecoder, event_type: str, patch: dict, path: str) -> None:
@@ -361,3 +364,18 @@ def test_batch_agrees_with_single_decode(decoder: EventDecoder) -> None:
 
 def test_empty_batch(decoder: EventDecoder) -> None:
     assert decoder.decode_batch([]) == ([], [])
+
+
+def test_patterns_checked_once_per_code_still_reject_in_batches(decoder: EventDecoder) -> None:
+    """Region codes and versions are pattern-checked by the decoder with a cache: a bad one is never cached."""
+    good = variant("listing", {})
+    bad_region = variant("listing", {"merchant": {"op_region_code": "030106"}})
+    bad_version = variant("order", {"schema_ver": "1."})
+    items = [(good, Location(line=1)), (bad_region, Location(line=2)), (good, Location(line=3)),
+             (bad_version, Location(line=4)), (bad_region, Location(line=5))]
+    batch = decoder.decode_batch(items)
+    assert [loc.line for _, loc in batch.events] == [1, 3]
+    assert [(r.path, r.source["line"]) for r in batch.rejects] == [
+        ("$.merchant.op_region_code", 2), ("$.schema_ver", 4), ("$.merchant.op_region_code", 5)]
+    assert all(r.reason == dl.BAD_FIELD and "matching regex" in r.message for r in batch.rejects)
+    assert [r.message for r in batch.rejects] == [decoder.decode(raw, loc).message for raw, loc in items if raw != good]
