@@ -17,7 +17,7 @@ class EvalContext:
     """Everything a compiled condition may look at while evaluating one event."""
 
     __slots__ = ("event", "etype", "ts", "_norm", "_windows", "_reader", "memo", "matches", "windows_seen", "scores",
-                 "recent_alerts")
+                 "recent_alerts", "clean")
 
     def __init__(
         self,
@@ -39,6 +39,10 @@ class EvalContext:
         self.windows_seen: dict[str, Any] = {}
         self.scores = scores if scores is not None else _NO_SCORES
         self.recent_alerts = recent_alerts  # this merchant's recent alerts by family, if the runtime keeps them
+        # Fields in which the pack-wide prefilter found no term (or that hold no text): every
+        # prefiltered text function on them answers "nothing" at once (see norm_pre). A shared
+        # empty frozenset until the first such field, so events without text allocate nothing.
+        self.clean: frozenset[str] | set[str] = _NO_FIELDS
 
     def norm(self, field: str, getter: Callable[["EvalContext"], Any]) -> NormText | None:
         """Normalised text of a field, computed once per event."""
@@ -56,13 +60,22 @@ class EvalContext:
         texts hold none, so most text functions answer without running their own list.
         """
         norm = self.norm(field, getter)
-        if norm is None or prefilter is None:
+        if prefilter is None:
             return norm
-        key = ("prefilter", field)
-        hit = self.memo.get(key)
-        if hit is None:
-            hit = self.memo[key] = prefilter.search(norm)
-        return norm if hit else None
+        if norm is not None:
+            key = ("prefilter", field)
+            hit = self.memo.get(key)
+            if hit is None:
+                hit = self.memo[key] = prefilter.search(norm)
+            if hit:
+                return norm
+        # no text, or no term of any covered list in it: remember, so the next prefiltered
+        # text function on this field answers without a lookup (EvalContext.clean)
+        if self.clean is _NO_FIELDS:
+            self.clean = {field}
+        else:
+            self.clean.add(field)  # type: ignore[union-attr]
+        return None
 
     def window(self, name: str) -> Any:
         """The value of a declared window for this event's key (cached), or None."""
@@ -83,4 +96,5 @@ class EvalContext:
 
 
 _MISSING = object()
+_NO_FIELDS: frozenset[str] = frozenset()  # EvalContext.clean of an event with no clean field yet; never written to
 _NO_SCORES: dict[str, float] = {}  # shared by every event without model scores; never written to

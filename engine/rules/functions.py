@@ -123,15 +123,39 @@ def _evidence(fieldname: str, matches: list) -> list[dict[str, Any]]:
 
 
 _NOTHING: tuple[Any, list] = ((), [])  # a text function's answer when nothing matched (shared, never mutated)
+_NO_MATCH: tuple[Any, list] = (None, [])  # matches()'s answer when the pattern cannot match (shared, never mutated)
 
 
-def _memoised(key: tuple, compute: Callable[[EvalContext], tuple[Any, list]]) -> Fn:
+def _memoised(key: tuple, compute: Callable[[EvalContext], tuple[Any, list]], clean_field: str | None = None) -> Fn:
     """A text function's closure: compute (value, evidence) once per event, replay the evidence per rule.
 
     Several rules of one event often ask the same question (the same list over
     the same field); the answer is kept in the event's memo and only its
     evidence is added again to each rule that asks.
+
+    ``clean_field`` is given for text functions guarded by the pack prefilter
+    (compute starts with ``ctx.norm_pre(clean_field, …)`` and answers
+    ``_NOTHING`` when it returns None). Once the prefilter has found no term in
+    that field for this event (``ctx.clean``), the closure answers at once with
+    the value of ``_NOTHING``, which carries no evidence — exactly what compute
+    and the memo would have given, in one check instead of several calls.
     """
+    if clean_field is not None:
+        nothing = _NOTHING[0]
+
+        def run_clean(ctx: EvalContext) -> Any:
+            if clean_field in ctx.clean:
+                return nothing
+            hit = ctx.memo.get(key)
+            if hit is None:
+                hit = ctx.memo[key] = compute(ctx)
+            value, evidence = hit
+            if evidence:
+                seen = ctx.matches
+                seen.extend(e for e in evidence if not any(e is x for x in seen))
+            return value
+
+        return run_clean
 
     def run(ctx: EvalContext) -> Any:
         hit = ctx.memo.get(key)
@@ -173,7 +197,7 @@ def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
             return _NOTHING
         return list(dict.fromkeys(m.term for m in found)), _evidence(fname, found)
 
-    return Compiled(_memoised(key, compute), FieldType("list", item=FieldType("str")))
+    return Compiled(_memoised(key, compute, fname if pre is not None else None), FieldType("list", item=FieldType("str")))
 
 
 @register(
@@ -185,6 +209,15 @@ def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
 def _count_any(c: Compiler, node: ast.Call) -> Compiled:
     inner = _contains_any(c, node)
     f = inner.fn
+    if inner.const:
+        return Compiled(lambda ctx: len(f(ctx)), FieldType("int"))
+    fname = ".".join(dotted_path(node.args[0]))  # type: ignore[arg-type]  # as _text_field names it
+    if _prefilter_for(c, node.args[1]) is not None:  # the prefilter found nothing in the field: 0 at once
+
+        def run(ctx: EvalContext) -> int:
+            return 0 if fname in ctx.clean else len(f(ctx))
+
+        return Compiled(run, FieldType("int"))
     return Compiled(lambda ctx: len(f(ctx)), FieldType("int"))
 
 
@@ -223,7 +256,193 @@ def _near(c: Compiler, node: ast.Call) -> Compiled:
         used = hits + [n for n in b if any(close(m, n) for m in hits)]
         return list(dict.fromkeys(m.term for m in hits)), _evidence(fname, used)
 
-    return Compiled(_memoised(key, compute), FieldType("list", item=FieldType("str")))
+    return Compiled(_memoised(key, compute, fname if pre is not None else None), FieldType("list", item=FieldType("str")))
+
+
+class _NotPlain(Exception):
+    """The pattern uses syntax the literal extraction does not handle: no prefilter for it."""
+
+
+_LITERAL_CAP = 32  # most strings a literal set may hold (cross products and alternations beyond it are dropped)
+_META = frozenset("()[]{}|*+?.^$\\")
+_Node = tuple  # (exact, req): every string the node can match (or None), strings one of which every match contains (or None)
+
+
+def _best(cands: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective of several sufficient literal sets: longest shortest member, then fewest members."""
+    return max(cands, key=lambda s: (min(map(len, s)), -len(s)), default=None)
+
+
+def _node(exact: frozenset[str] | None, req: frozenset[str] | None) -> _Node:
+    if req is None and exact is not None and "" not in exact:
+        req = exact
+    return exact, req
+
+
+class _LiteralParser:
+    """Recursive descent over a restricted regex syntax, computing required literals.
+
+    Handled: plain characters, ``.``, ``^``, ``$``, classes ``[...]`` (opaque),
+    groups ``(...)``, alternation ``|`` and the quantifiers ``* + ?`` and
+    ``{n}``, ``{n,}``, ``{n,m}`` (greedy or lazy). Anything else raises
+    :class:`_NotPlain`.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.p = pattern
+        self.i = 0
+
+    def peek(self) -> str | None:
+        return self.p[self.i] if self.i < len(self.p) else None
+
+    def parse(self) -> _Node:
+        node = self.alt()
+        if self.i != len(self.p):
+            raise _NotPlain("unbalanced )")
+        return node
+
+    def alt(self) -> _Node:
+        branches = [self.seq()]
+        while self.peek() == "|":
+            self.i += 1
+            branches.append(self.seq())
+        if len(branches) == 1:
+            return branches[0]
+        exact: frozenset[str] | None = None
+        if all(b[0] is not None for b in branches):
+            exact = frozenset().union(*(b[0] for b in branches))  # type: ignore[misc]
+            if len(exact) > _LITERAL_CAP:
+                exact = None
+        req: frozenset[str] | None = None
+        if all(b[1] is not None for b in branches):  # every match is a match of one branch
+            req = frozenset().union(*(b[1] for b in branches))  # type: ignore[misc]
+            if len(req) > _LITERAL_CAP:
+                req = None
+        return _node(exact, req)
+
+    def seq(self) -> _Node:
+        cands: list[frozenset[str]] = []
+        run: frozenset[str] | None = frozenset({""})  # product of the exact sets of the current run of items
+        whole: frozenset[str] | None = frozenset({""})  # exact set of the whole sequence so far
+        while True:
+            ch = self.peek()
+            if ch is None or ch in "|)":
+                break
+            exact, req = self.quantified()
+            if req is not None:
+                cands.append(req)
+            if exact is not None and run is not None and len(run) * len(exact) <= _LITERAL_CAP:
+                run = frozenset(a + b for a in run for b in exact)
+            else:
+                if run is not None and "" not in run:
+                    cands.append(run)
+                run = exact
+            if exact is not None and whole is not None and len(whole) * len(exact) <= _LITERAL_CAP:
+                whole = frozenset(a + b for a in whole for b in exact)
+            else:
+                whole = None
+        if run is not None and "" not in run:
+            cands.append(run)
+        return _node(whole, _best(cands))
+
+    def quantified(self) -> _Node:
+        exact, req = self.atom()
+        ch = self.peek()
+        if ch is None or ch not in "*+?{":
+            return _node(exact, req)
+        self.i += 1
+        if ch == "{":
+            low, high = self.repeat()
+        else:
+            low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[ch]
+        if self.peek() == "?":  # lazy: the same strings can match
+            self.i += 1
+        if self.peek() is not None and self.peek() in "*+?{":
+            raise _NotPlain("repeated quantifier")
+        if low == 0:
+            if high == 1 and exact is not None:
+                return _node(exact | {""}, None)
+            return None, None
+        if low == 1 and high == 1:
+            return _node(exact, req)
+        return None, req  # one or more copies: each contains a required literal of one copy
+
+    def repeat(self) -> tuple[int, int | None]:
+        end = self.p.find("}", self.i)
+        if end < 0:
+            raise _NotPlain("{ without }")
+        spec = self.p[self.i : end]
+        self.i = end + 1
+        low_s, comma, high_s = spec.partition(",")
+        if not (low_s.isascii() and low_s.isdigit()) or (high_s and not (high_s.isascii() and high_s.isdigit())):
+            raise _NotPlain("not a repeat count")
+        low = int(low_s)
+        high = int(high_s) if high_s else (None if comma else low)
+        if high is not None and high < low:
+            raise _NotPlain("bad repeat count")
+        return low, high
+
+    def atom(self) -> _Node:
+        ch = self.peek()
+        assert ch is not None
+        if ch == "(":
+            self.i += 1
+            if self.peek() == "?":
+                raise _NotPlain("group flags")
+            node = self.alt()
+            if self.peek() != ")":
+                raise _NotPlain("missing )")
+            self.i += 1
+            return node
+        if ch == "[":
+            j = self.i + 1
+            if j < len(self.p) and self.p[j] == "^":
+                j += 1
+            if j < len(self.p) and self.p[j] == "]":  # a leading ] is a member
+                j += 1
+            end = self.p.find("]", j)
+            if end < 0:
+                raise _NotPlain("[ without ]")
+            self.i = end + 1
+            return None, None  # some character of a class: no literal
+        if ch in "^$":  # zero-width: matches the empty string (where it matches at all)
+            self.i += 1
+            return frozenset({""}), None
+        if ch == ".":
+            self.i += 1
+            return None, None
+        if ch in _META:  # a quantifier without an atom, ], }, \: leave such patterns alone
+            raise _NotPlain(f"unexpected {ch!r}")
+        self.i += 1
+        return _node(frozenset({ch}), None)
+
+
+def _re2_plain_options() -> bool:
+    """True if _RE2_OPTIONS make a pattern character match exactly itself (so a literal check is sound)."""
+    o = _RE2_OPTIONS
+    return (o.case_sensitive and not o.literal and not o.posix_syntax and not o.longest_match
+            and o.encoding == re2.Options.Encoding.UTF8)
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Strings one of which every match of ``pattern`` contains, or None when none can be proven.
+
+    Used to skip the RE2 call on texts containing none of them (the answer is
+    then no match). Conservative: only patterns without backslashes, ``(?``
+    groups or flags and ``[:`` classes are analysed, and only under plain RE2
+    options (case-sensitive, UTF-8); anything unexpected gives None.
+    """
+    if "\\" in pattern or "(?" in pattern or "[:" in pattern or not _re2_plain_options():
+        return None
+    try:
+        _, req = _LiteralParser(pattern).parse()
+    except (_NotPlain, RecursionError):
+        return None
+    if not req or "" in req:
+        return None
+    # a text containing a longer literal contains any shorter one inside it: keep the shorter
+    kept = [s for s in req if not any(t != s and t in s for t in req)]
+    return tuple(sorted(kept, key=lambda s: (-len(s), s)))
 
 
 @register(
@@ -251,11 +470,19 @@ def _matches(c: Compiler, node: ast.Call) -> Compiled:
         return Compiled(lambda ctx: None, STR, const=True, value=None)
     fname, getter = tf
     key = ("matches", fname, arg.value)
+    literals = required_literals(arg.value)  # every match contains one of them: skip RE2 when the text has none
 
     def compute(ctx: EvalContext) -> tuple[Any, list]:
         norm = ctx.norm(fname, getter)
         if norm is None:
             return None, []
+        if literals is not None:
+            text = norm.text
+            for lit in literals:
+                if lit in text:
+                    break
+            else:
+                return _NO_MATCH
         m = pattern.search(norm.text)
         if m is None:
             return None, []
