@@ -52,7 +52,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from engine.errors import StateError
 
@@ -338,7 +338,15 @@ class ValueWindowState(WindowState):
     __slots__ = ("_s", "_sc", "_m2", "_min", "_minc", "_max", "_maxc", "_lv", "_lt", "_dist", "_dcap")
 
     def __init__(self, newest: float, newest_bucket: float) -> None:
-        super().__init__(newest, newest_bucket)
+        # WindowState.__init__ written out (one frame less per new key): keep the two in step
+        self.newest = newest
+        self.buckets: dict[float, Any] = {}
+        self._nb = newest_bucket
+        self._first = newest_bucket
+        self._lo: float | None = None
+        self._hi: float = 0
+        self._n = 0
+        self._cc = 0
         self._s = 0.0  # sum (TwoSum: _s + _sc is the compensated value)
         self._sc = 0.0
         self._m2: Any = 0.0
@@ -423,7 +431,12 @@ class _Kernel:
     # subclasses: _reset(st), _enter(st, rec), _leave(st, rec)
 
     def _late(self, st: WindowState | None, ts: float, clock: WindowClock | None, k: float) -> None:
-        """Raise LateEvent if the event at ``ts`` (bucket ``k``) cannot be counted."""
+        """Raise LateEvent if the event at ``ts`` (bucket ``k``) cannot be counted.
+
+        The kernels' ``add`` inline the clock part (the pipeline passes a clock with
+        every add) and call this with ``clock=None`` only for an event older than
+        the key's newest one.
+        """
         if clock is not None:
             wm = clock.max_ts - clock.allowed_lateness_s
             if ts < wm:
@@ -555,16 +568,27 @@ class _CountKernel(_Kernel):
 
     def add(self, st: WindowState | None, ts: float, x: Any, d: Any, clock: WindowClock | None) -> WindowState:
         k = ts - ts % self.B
-        if clock is not None or st is None or ts < st.newest:
-            self._late(st, ts, clock, k)
-            if st is None:
-                st = WindowState(ts, k)
-                st.buckets[k] = 1
-                return st
-        if ts > st.newest:
+        if clock is not None:  # the clock part of _late, inline (hot: one clock per add in the pipeline)
+            max_ts = clock.max_ts
+            wm = max_ts - clock.allowed_lateness_s
+            if ts < wm:
+                raise LateEvent(self.name, ts, wm, "watermark")
+            if ts > max_ts:
+                clock.max_ts = ts
+        if st is None:
+            st = WindowState(ts, k)
+            st.buckets[k] = 1
+            return st
+        newest = st.newest
+        if ts > newest:
             st.newest = ts
             if k > st._nb:
-                self._advance(st, k)
+                if st._lo is None and st._first >= k - self.span:
+                    st._nb = k  # all _advance would do: no cache to slide, no bucket leaves
+                else:
+                    self._advance(st, k)
+        elif ts < newest:
+            self._late(st, ts, None, k)
         bk = st.buckets
         c = bk.get(k, 0)
         bk[k] = c + 1
@@ -617,10 +641,53 @@ class _CountKernel(_Kernel):
         st._cc -= rec * rec
 
 
+def _record_maker(hs: bool, hmn: bool, hmx: bool, hd: bool, hm2: bool, hl: bool) -> Callable[[float, Any, Any], list[Any]]:
+    """A function making a new bucket's record for one event, for the aggregates a window keeps.
+
+    Fields in record order: count, sum, min, max, distinct set, distinct capped,
+    m2, last value, last time; None where not kept, cut after the last kept one.
+    The usual combinations get a one-list-display function; others fill a template.
+    """
+    flags = (hs, hmn, hmx, hd, hm2, hl)
+    if flags == (True, False, False, False, True, False):  # mean / std
+        return lambda ts, x, d: [1, x, None, None, None, None, 0.0]
+    if flags == (True, False, False, False, False, False):  # sum / mean
+        return lambda ts, x, d: [1, x]
+    if flags == (False, True, False, False, False, False):  # min
+        return lambda ts, x, d: [1, None, x]
+    if flags == (False, True, True, False, False, False):  # min / max
+        return lambda ts, x, d: [1, None, x, x]
+    if flags == (False, True, True, False, False, True):  # min / max / last
+        return lambda ts, x, d: [1, None, x, x, None, None, None, x, ts]
+    top = max(i for i, kept in ((_S, hs), (_MN, hmn), (_MX, hmx), (_DC, hd), (_M2, hm2), (_LT, hl), (_C, True)) if kept)
+    template: list[Any] = [None] * (top + 1)
+
+    def new_record(ts: float, x: Any, d: Any) -> list[Any]:
+        rec = template.copy()
+        rec[_C] = 1
+        if hs:
+            rec[_S] = x
+        if hmn:
+            rec[_MN] = x
+        if hmx:
+            rec[_MX] = x
+        if hd:
+            rec[_DS] = {d}
+            rec[_DC] = False
+        if hm2:
+            rec[_M2] = 0.0
+        if hl:
+            rec[_LV] = x
+            rec[_LT] = ts
+        return rec
+
+    return new_record
+
+
 class _ValueKernel(_Kernel):
     """Windows over event values and/or distinct ids: a bucket is a short list (see WindowState)."""
 
-    __slots__ = ("nv", "hs", "hm2", "hmn", "hmx", "hl", "hd", "tmpl", "a_sum", "a_mean", "a_std")
+    __slots__ = ("nv", "hs", "hm2", "hmn", "hmx", "hl", "hd", "new_record", "a_sum", "a_mean", "a_std")
 
     def __init__(self, spec: WindowSpec) -> None:
         super().__init__(spec)
@@ -635,35 +702,9 @@ class _ValueKernel(_Kernel):
         self.hl = "last" in a
         self.hd = "distinct" in a
         self.nv = bool(a & {"sum", "mean", "std", "min", "max", "last"})
-        top = max(
-            [_C]
-            + [_S] * self.hs
-            + [_MN] * self.hmn
-            + [_MX] * self.hmx
-            + [_DC] * self.hd
-            + [_M2] * self.hm2
-            + [_LT] * self.hl
-        )
-        self.tmpl = [None] * (top + 1)
-
-    def _new_record(self, ts: float, x: Any, d: Any) -> list[Any]:
-        rec = self.tmpl.copy()
-        rec[_C] = 1
-        if self.hs:
-            rec[_S] = x
-        if self.hmn:
-            rec[_MN] = x
-        if self.hmx:
-            rec[_MX] = x
-        if self.hd:
-            rec[_DS] = {d}
-            rec[_DC] = False
-        if self.hm2:
-            rec[_M2] = 0.0
-        if self.hl:
-            rec[_LV] = x
-            rec[_LT] = ts
-        return rec
+        # new_record(ts, x, d): the record of a new bucket holding one event (a new bucket is
+        # opened by about every other add), cut after the last kept field
+        self.new_record = _record_maker(self.hs, self.hmn, self.hmx, self.hd, self.hm2, self.hl)
 
     def add(
         self, st: WindowState | None, ts: float, x: Any, d: Any, clock: WindowClock | None
@@ -673,103 +714,111 @@ class _ValueKernel(_Kernel):
         if self.hd and type(d) not in _DISTINCT_TYPES:
             raise TypeError(f"window {self.name!r} needs a distinct id of type str, int or float, got {d!r}")
         k = ts - ts % self.B
-        if clock is not None or st is None or ts < st.newest:
-            self._late(st, ts, clock, k)
-            if st is None:
-                st = ValueWindowState(ts, k)
-                st.buckets[k] = self._new_record(ts, x, d)
-                return st
-        if ts > st.newest:
+        if clock is not None:  # the clock part of _late, inline (hot: one clock per add in the pipeline)
+            max_ts = clock.max_ts
+            wm = max_ts - clock.allowed_lateness_s
+            if ts < wm:
+                raise LateEvent(self.name, ts, wm, "watermark")
+            if ts > max_ts:
+                clock.max_ts = ts
+        if st is None:
+            st = ValueWindowState(ts, k)
+            st.buckets[k] = self.new_record(ts, x, d)
+            return st
+        newest = st.newest
+        if ts > newest:
             st.newest = ts
             if k > st._nb:
-                self._advance(st, k)
+                if st._lo is None and st._first >= k - self.span:
+                    st._nb = k  # all _advance would do: no cache to slide, no bucket leaves
+                else:
+                    self._advance(st, k)
+        elif ts < newest:
+            self._late(st, ts, None, k)
         bk = st.buckets
         rec = bk.get(k)
         lo = st._lo
         cached = lo is not None and lo <= k <= st._hi
         if rec is None:
-            rec = bk[k] = self._new_record(ts, x, d)
+            rec = bk[k] = self.new_record(ts, x, d)
             if k < st._first:
                 st._first = k
             if cached:
                 self._enter(st, rec)
             return st
+        # Each aggregate: update the bucket record, then (if the bucket is in the cached
+        # range) the cache, so that each flag is tested once.
         c = rec[_C]
         rec[_C] = c + 1
+        if cached:
+            n = st._n
+            st._n = n + 1
+            if self.bs:
+                st._cc += c + c + 1
         if self.hs:
             s = rec[_S]
             ns = s + x
             if self.hm2:
                 rec[_M2] += (x - s / c) * (x - ns / (c + 1))
             rec[_S] = ns
-        newmin = newmax = False
+            if cached:
+                # The cache holds the exact sum of the bucket sums, so a bucket that
+                # later leaves is subtracted without residue. The bucket sum moved by
+                # exactly x - e where s + x == ns + e (TwoSum); add that with TwoSum.
+                bp = ns - s
+                e = (s - (ns - bp)) + (x - bp)
+                s = st._s
+                sc = st._sc
+                m2 = st._m2 if self.hm2 else _DIRTY
+                if m2 is not _DIRTY:
+                    mean_old = (s + sc) / n
+                t = s + x
+                bp = t - s
+                sc += (s - (t - bp)) + (x - bp) - e
+                st._s = t
+                st._sc = sc
+                if m2 is not _DIRTY:
+                    st._m2 = m2 + (x - mean_old) * (x - (t + sc) / (n + 1))
         if self.hmn and x < rec[_MN]:
             rec[_MN] = x
-            newmin = True
+            if cached:  # the bucket's min fell to x
+                m = st._min
+                if m is not _DIRTY:
+                    if x < m:
+                        st._min = x
+                        st._minc = 1
+                    elif x == m:
+                        st._minc += 1
         if self.hmx and x > rec[_MX]:
             rec[_MX] = x
-            newmax = True
-        if self.hl and ts >= rec[_LT]:
-            rec[_LV] = x
-            rec[_LT] = ts
-        newd = capped = False
+            if cached:
+                m = st._max
+                if m is not _DIRTY:
+                    if x > m:
+                        st._max = x
+                        st._maxc = 1
+                    elif x == m:
+                        st._maxc += 1
+        if self.hl:
+            if ts >= rec[_LT]:
+                rec[_LV] = x
+                rec[_LT] = ts
+            if cached:
+                lt = st._lt
+                if lt is not _DIRTY and ts >= lt:
+                    st._lv = x
+                    st._lt = ts
         if self.hd:
             ds = rec[_DS]
             if d not in ds:
                 if len(ds) < DISTINCT_CAP:
                     ds.add(d)
-                    newd = True
+                    if cached:
+                        st._dist[d] += 1  # type: ignore[index]
                 elif not rec[_DC]:
-                    rec[_DC] = capped = True
-        if not cached:
-            return st
-        n = st._n
-        st._n = n + 1
-        if self.bs:
-            st._cc += c + c + 1
-        if self.hs:
-            # The cache holds the exact sum of the bucket sums, so a bucket that
-            # later leaves is subtracted without residue. The bucket sum moved by
-            # exactly x - e where s + x == ns + e (TwoSum); add that with TwoSum.
-            bp = ns - s
-            e = (s - (ns - bp)) + (x - bp)
-            s = st._s
-            sc = st._sc
-            m2 = st._m2 if self.hm2 else _DIRTY
-            if m2 is not _DIRTY:
-                mean_old = (s + sc) / n
-            t = s + x
-            bp = t - s
-            sc += (s - (t - bp)) + (x - bp) - e
-            st._s = t
-            st._sc = sc
-            if m2 is not _DIRTY:
-                st._m2 = m2 + (x - mean_old) * (x - (t + sc) / (n + 1))
-        if newmin:  # the bucket's min fell to x
-            m = st._min
-            if m is not _DIRTY:
-                if x < m:
-                    st._min = x
-                    st._minc = 1
-                elif x == m:
-                    st._minc += 1
-        if newmax:
-            m = st._max
-            if m is not _DIRTY:
-                if x > m:
-                    st._max = x
-                    st._maxc = 1
-                elif x == m:
-                    st._maxc += 1
-        if self.hl:
-            lt = st._lt
-            if lt is not _DIRTY and ts >= lt:
-                st._lv = x
-                st._lt = ts
-        if newd:
-            st._dist[d] += 1  # type: ignore[index]
-        elif capped:
-            st._dcap += 1
+                    rec[_DC] = True
+                    if cached:
+                        st._dcap += 1
         return st
 
     def read(self, st: WindowState | None, ts: float) -> WindowValue:
@@ -976,7 +1025,7 @@ class _ValueKernel(_Kernel):
         """Recompute the dirty min / max / last / m2 from the bucket records in range."""
         bk = st.buckets
         if st._first >= lo and st._nb <= hi:  # the usual case: every kept bucket is in the read range
-            recs = list(bk.values())
+            recs = bk.values()  # a view, same order: no copy
         else:
             recs = [rec for s, rec in bk.items() if lo <= s <= hi]
         if st._min is _DIRTY:
