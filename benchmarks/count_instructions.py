@@ -98,6 +98,8 @@ def main() -> None:
         "models_overhead": per_event["models"] / per_event["plain"] - 1,
         "raw": {f"{v}:{n}": c for (v, n), c in got.items()},
     }
+    print(json.dumps(result, indent=2))  # before writing: a failed write must not lose a long count
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     out = Path(args.out) / f"instructions-{result['when']}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"| variant | instructions/event |\n|---|---:|\n| {Path(args.pack).name} | {per_event['plain']:,.0f} |\n"
