@@ -140,22 +140,6 @@ def _memoised(key: tuple, compute: Callable[[EvalContext], tuple[Any, list]], cl
     the value of ``_NOTHING``, which carries no evidence — exactly what compute
     and the memo would have given, in one check instead of several calls.
     """
-    if clean_field is not None:
-        nothing = _NOTHING[0]
-
-        def run_clean(ctx: EvalContext) -> Any:
-            if clean_field in ctx.clean:
-                return nothing
-            hit = ctx.memo.get(key)
-            if hit is None:
-                hit = ctx.memo[key] = compute(ctx)
-            value, evidence = hit
-            if evidence:
-                seen = ctx.matches
-                seen.extend(e for e in evidence if not any(e is x for x in seen))
-            return value
-
-        return run_clean
 
     def run(ctx: EvalContext) -> Any:
         hit = ctx.memo.get(key)
@@ -167,7 +151,10 @@ def _memoised(key: tuple, compute: Callable[[EvalContext], tuple[Any, list]], cl
             seen.extend(e for e in evidence if not any(e is x for x in seen))
         return value
 
-    return run
+    if clean_field is None:
+        return run
+    nothing = _NOTHING[0]
+    return lambda ctx: nothing if clean_field in ctx.clean else run(ctx)
 
 
 @register(
@@ -207,17 +194,7 @@ def _contains_any(c: Compiler, node: ast.Call) -> Compiled:
     ("allow",),
 )
 def _count_any(c: Compiler, node: ast.Call) -> Compiled:
-    inner = _contains_any(c, node)
-    f = inner.fn
-    if inner.const:
-        return Compiled(lambda ctx: len(f(ctx)), FieldType("int"))
-    fname = ".".join(dotted_path(node.args[0]))  # type: ignore[arg-type]  # as _text_field names it
-    if _prefilter_for(c, node.args[1]) is not None:  # the prefilter found nothing in the field: 0 at once
-
-        def run(ctx: EvalContext) -> int:
-            return 0 if fname in ctx.clean else len(f(ctx))
-
-        return Compiled(run, FieldType("int"))
+    f = _contains_any(c, node).fn  # on a clean field it answers () at once, so this is 0 at once
     return Compiled(lambda ctx: len(f(ctx)), FieldType("int"))
 
 
