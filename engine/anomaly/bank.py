@@ -31,7 +31,7 @@ import numpy as np
 
 from engine.anomaly.artifact import MANIFEST_FILE, load_forest
 from engine.anomaly.explain import explain
-from engine.anomaly.features import FeatureSet, compile_batch, compile_features, load_feature_set
+from engine.anomaly.features import FeatureSet, compile_extractor, load_feature_set
 from engine.anomaly.vectorize import BatchExtractor
 from engine.anomaly.forest import CompiledForest
 from engine.errors import Location, ModelError, PackErrors
@@ -195,9 +195,7 @@ class ModelBank:
         for i, m in enumerate(self.models):
             names = stored.get(m.name) or {w: m.window_prefix + w for w in m.features.windows}
             for etype in m.features.events:
-                extractor = BatchExtractor(compile_features(m.features, etype, stored=names),
-                                           compile_batch(m.features, etype, stored=names))
-                plan.setdefault(etype, []).append((i, m, extractor))
+                plan.setdefault(etype, []).append((i, m, compile_extractor(m.features, etype, stored=names)))
         got = self._scorers[cache_key] = {t: tuple(v) for t, v in plan.items()}
         return got
 

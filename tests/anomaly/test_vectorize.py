@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.anomaly.features import FeatureStream, compile_batch, compile_features, load_feature_set
-from engine.anomaly.vectorize import BatchExtractor, Vector
+from engine.anomaly.features import FeatureStream, compile_extractor, load_feature_set
+from engine.anomaly.vectorize import Vector
 from engine.errors import Location
 from engine.events.decode import EventDecoder
 
@@ -24,7 +24,7 @@ def _events(data: bytes) -> list:
 def _both(fs, events) -> tuple[np.ndarray, np.ndarray, object]:
     """Per-event vectors and the batch matrix of the same events, read at the same moments."""
     stream = FeatureStream(fs)
-    programs = {t: compile_batch(fs, t) for t in fs.events}
+    programs = {t: compile_extractor(fs, t).program for t in fs.events}
     vectors, inputs = [], []
     for ev in events:
         ctx = stream.pipeline.observe(ev)
@@ -96,7 +96,7 @@ def test_null_semantics_and_fallbacks_match_the_per_event_closures(tmp_path: Pat
 def test_a_batch_may_mix_inputs_and_vectors(small_stream) -> None:
     fs = load_feature_set(ROOT / "models" / "live-traffic" / "features.yaml")
     stream = FeatureStream(fs)
-    extractor = BatchExtractor(compile_features(fs, "live_metrics"), compile_batch(fs, "live_metrics"))
+    extractor = compile_extractor(fs, "live_metrics")
     rows, expected = [], []
     for k, ev in enumerate(e for e in _events(small_stream[0])):
         ctx = stream.pipeline.observe(ev)
