@@ -58,7 +58,6 @@ class BatchProgram:
         self._field_cols: list[int] = []
         self._windows: dict[str, tuple[list[str], list[int]]] = {}
         self._others: list[tuple[Callable[[EvalContext], Any], int]] = []
-        self._input_of: dict[str, int] = {}  # ast.dump -> column
         self._n_inputs = 0
         self._steps: list[Step] = []  # step i fills slot i; a step reads only earlier slots
         self._slot_of: dict[str, int] = {}  # ast.dump -> slot: each distinct sub-expression computed once
@@ -135,16 +134,16 @@ class BatchProgram:
         return slot
 
     def _input(self, node: ast.AST) -> Step:
-        """A column read per event: the rule compiler's own reader for ``node``, grouped where it can be."""
+        """A column read per event: the rule compiler's own reader for ``node``, grouped where it can be.
+
+        Called once per distinct sub-expression (``_slot`` keeps them apart), so each input is read once.
+        """
         compiled = self._comp.node(node)
         if compiled.const:
             return _constant(compiled.value)
-        key = ast.dump(node)
-        k = self._input_of.get(key)
-        if k is None:
-            k = self._input_of[key] = self._n_inputs
-            self._n_inputs += 1
-            self._place(node, compiled, k)
+        k = self._n_inputs
+        self._n_inputs += 1
+        self._place(node, compiled, k)
         return lambda slots, data: data[:, k]
 
     def _place(self, node: ast.AST, compiled: Any, col: int) -> None:
