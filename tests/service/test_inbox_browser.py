@@ -60,10 +60,10 @@ def test_log_in_filter_open_and_acknowledge(served_day: Any, tmp_path: Path) -> 
             page.select_option("#f-family", "advertising")
             page.select_option("#f-status", "new")
             page.click("#apply")
-            page.wait_for_function("() => [...document.querySelectorAll('#alerts tbody tr')].length > 0 && "
-                                   "[...document.querySelectorAll('#alerts tbody tr')].every(r => r.dataset.status === 'new')")
+            # the table says which query it shows; the list loaded at login must not count as the filtered one
+            page.wait_for_selector("#alerts[aria-busy='false'][data-query*='status=new'][data-query*='family=advertising']")
             rows = page.query_selector_all("#alerts tbody tr")
-            assert all(r.get_attribute("data-status") == "new" for r in rows)
+            assert rows and all(r.get_attribute("data-status") == "new" for r in rows)
             assert all("sev-" in (r.query_selector("td.sev").get_attribute("class") or "") for r in rows)
             # open alerts until one shows highlighted evidence
             chosen = None
@@ -101,3 +101,42 @@ def test_log_in_filter_open_and_acknowledge(served_day: Any, tmp_path: Path) -> 
         changes = store.status_changes(chosen)
     assert [(c.from_status, c.to_status, c.actor, c.note) for c in changes] == [
         ("new", "acknowledged", f"张三（{HANGZHOU}）", "浏览器测试签收")]
+
+
+def test_a_late_list_response_never_overwrites_a_newer_query(served_day: Any) -> None:
+    """The unfiltered list requested at login is held back until the filtered list has been shown; when it
+    finally arrives it must be dropped, not rendered over the query the user asked for last."""
+    sync_playwright = _browser_or_fail()
+    token = served_day.tokens[HANGZHOU]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            held: list[Any] = []
+
+            def hold_unfiltered(route: Any) -> None:
+                if "family=" in route.request.url:
+                    route.continue_()
+                else:
+                    held.append(route)
+
+            page.route("**/v1/alerts?*", hold_unfiltered)
+            page.goto(f"{served_day.url}/")
+            page.fill("#token", token)
+            page.click("#login")
+            page.wait_for_function("() => document.getElementById('main') && "
+                                   "!document.getElementById('main').classList.contains('hidden')")
+            page.select_option("#f-family", "advertising")
+            page.click("#apply")
+            page.wait_for_selector("#alerts[aria-busy='false'][data-query*='family=advertising']")
+            filtered = [r.get_attribute("data-id") for r in page.query_selector_all("#alerts tbody tr")]
+            assert filtered and len(held) == 1
+            held[0].continue_()
+            # the held response completes; give the page a turn to (wrongly) render it
+            page.wait_for_function("() => performance.getEntriesByType('resource')"
+                                   ".filter(e => e.name.includes('/v1/alerts?') && !e.name.includes('family=')).length > 0")
+            page.wait_for_timeout(200)
+            assert "family=advertising" in (page.get_attribute("#alerts", "data-query") or "")
+            assert [r.get_attribute("data-id") for r in page.query_selector_all("#alerts tbody tr")] == filtered
+        finally:
+            browser.close()

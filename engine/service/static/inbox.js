@@ -73,13 +73,24 @@ function filters() {
   return q;
 }
 
+// Each list or detail request carries a number; a response that arrives after a newer request was sent is
+// dropped, so a slow unfiltered list can never overwrite the filtered one the user asked for last.
+let listSeq = 0, detailSeq = 0;
+
 async function loadList(event) {
   if (event) event.preventDefault();
-  const resp = await api("/v1/alerts?" + filters().toString());
-  const body = $("alerts").querySelector("tbody");
-  body.replaceChildren();
-  if (!resp.ok) { $("list-info").textContent = "查询失败：" + (await resp.json()).error; return; }
+  const seq = ++listSeq;
+  const query = filters().toString();
+  const table = $("alerts");
+  table.setAttribute("aria-busy", "true");
+  const resp = await api("/v1/alerts?" + query);
   const data = await resp.json();
+  if (seq !== listSeq) return;
+  const body = table.querySelector("tbody");
+  body.replaceChildren();
+  table.dataset.query = query;
+  table.setAttribute("aria-busy", "false");
+  if (!resp.ok) { $("list-info").textContent = "查询失败：" + data.error; return; }
   $("list-info").textContent = "共 " + data.count + " 条预警" + (data.count === data.limit ? "（仅显示前 " + data.limit + " 条）" : "");
   for (const a of data.alerts) {
     const tr = el("tr", { "data-id": a.alert_id, "data-status": a.status },
@@ -109,9 +120,11 @@ function highlighted(text, spans) {
 }
 
 async function openAlert(id) {
+  const seq = ++detailSeq;
   const resp = await api("/v1/alerts/" + id);
-  if (!resp.ok) return;
+  if (!resp.ok || seq !== detailSeq) return;
   const d = await resp.json();
+  if (seq !== detailSeq) return;
   const a = d.alert;
   current = d;
   for (const tr of $("alerts").querySelectorAll("tbody tr")) tr.classList.toggle("selected", tr.dataset.id === id);
