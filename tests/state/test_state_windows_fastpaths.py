@@ -1,9 +1,13 @@
 """The inlined fast paths of the window kernels keep the documented record layout and lateness rules."""
 from __future__ import annotations
 
+import math
+import random
+import statistics
+
 import pytest
 
-from engine.state.windows import LateEvent, WindowClock, WindowSpec, add, to_json
+from engine.state.windows import M2_LEAVES, LateEvent, WindowClock, WindowSpec, add, read, to_json
 
 T0 = 1_700_006_400.0
 
@@ -55,3 +59,38 @@ def test_clock_advances_before_the_keys_own_lateness_check() -> None:
         add(a, spec, T0 + 500, 1.0, clock=clock)
     assert (info.value.watermark, info.value.reason) == (T0 + 900, "watermark")
     assert clock.max_ts == T0 + 500
+
+
+def _per_minute_stds(values: list[float], *, minutes_kept: int = 10) -> list[tuple[float, float]]:
+    """(window std, exact population std of the kept values) after each one-value-per-minute add."""
+    spec = WindowSpec("w", minutes_kept * 60, 60, {"std", "mean"})
+    st = None
+    out = []
+    for i, x in enumerate(values):
+        ts = T0 + 60 * i + 7
+        st = add(st, spec, ts, x)
+        kept = values[max(0, i - minutes_kept + 1) : i + 1]
+        out.append((read(st, spec, ts).std, statistics.pstdev(kept)))
+    return out
+
+
+def test_std_updated_in_place_as_buckets_leave_stays_exact_around_outliers() -> None:
+    """One value per bucket (per-minute metrics): the cached m2 is updated as each bucket leaves rather
+    than recomputed. A huge outlier entering and leaving would cancel every digit of the small spread
+    left behind; the guard must send that read to an exact pass."""
+    rng = random.Random(5)
+    values = [100 + rng.gauss(0, 10) if i % 37 else 1e12 for i in range(1, 400)]
+    values += [5.0 + 1e-3 * rng.random() for _ in range(100)]  # nearly constant after a spread-out stretch
+    for i, (got, exact) in enumerate(_per_minute_stds(values)):
+        assert math.isclose(got, exact, rel_tol=1e-9, abs_tol=1e-12), (i, got, exact)
+
+
+def test_std_leave_update_is_used_when_it_is_safe() -> None:
+    """The in-place update really runs: after a plain slide the cache is a number, not marked dirty."""
+    spec = WindowSpec("w", 600, 60, {"std"})
+    st = None
+    for i in range(15):
+        st = add(st, spec, T0 + 60 * i, float(i % 4))
+        read(st, spec, T0 + 60 * i)
+    st = add(st, spec, T0 + 60 * 15, 2.0)  # the bucket of minute 5 leaves
+    assert isinstance(st._m2, float) and 0 < st._m2k <= M2_LEAVES
