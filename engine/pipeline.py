@@ -296,29 +296,28 @@ class Pipeline:
             scored, leads = self._score_batch(events, sources, result, now_iso)
         lazy, wide = self._lazy, self._wide
         pending = _Pending() if lazy else None
-        seen_types: Counter = Counter()
+        # per event class, looked up once per event: type name, window plan, lazy models, rules
+        per_class = {cls: (t, feeds.get(t, ()), lazy.get(t), rules.get(t, ())) for cls, t in type_of.items()}
+        refused = 0  # events a model window refused in the first pass: not counted as seen
         for i, ev in enumerate(events):
+            etype, plan, scorers, type_rules = per_class[ev.__class__]
             ctx = scored[i] if scored is not None else None
             if ctx is None:
-                etype = type_of[type(ev)]
                 ctx = EvalContext(ev, etype, ev.occurred_at.timestamp(), reader, None, recent)
             elif ctx is _REJECTED:
+                refused += 1
                 continue
-            else:
-                etype = ctx.etype
             ts = ctx.ts
-            seen_types[etype] += 1
-            if feeds[etype]:
+            if plan:
                 try:
-                    feed(ctx, feeds[etype])
+                    feed(ctx, plan)
                 except Exception as exc:  # a window filter must never kill the worker
                     self._reject_event(result, ev, etype, sources, i, dl.WINDOW_ERROR, f"window update failed: {exc!r}")
                     continue
-            scorers = lazy.get(etype) if pending is not None else None
             if scorers:
                 for mi, _, extractor in scorers:
                     pending.add(mi, extractor, i, extractor.take(ctx, wide.get(extractor, False)))  # type: ignore[union-attr]
-            run_rules(rules[etype], ctx, result, sources, i, now_iso)
+            run_rules(type_rules, ctx, result, sources, i, now_iso)
             if i in leads:
                 for model, risk, why in leads[i]:
                     alert = self._model_alert(model, ctx, risk, why, now_iso)
@@ -332,7 +331,17 @@ class Pipeline:
                 self._maybe_evict(ts)
         if pending:
             self._score_pending(pending, result, now_iso)
-        self.stats.events.update(seen_types)
+        self._count_seen(events, scored if refused else None)
+
+    def _count_seen(self, events: Sequence[Envelope], scored: list[Any] | None) -> None:
+        """Count the batch's events by type (one C-level pass), leaving out those refused in the first pass."""
+        by_class = Counter(map(type, events))
+        if scored is not None:
+            by_class.subtract(type(ev) for ev, ctx in zip(events, scored) if ctx is _REJECTED)
+        seen = self.stats.events
+        for cls, n in by_class.items():
+            if n:
+                seen[_TYPE_OF[cls]] += n
 
     def _score_batch(self, events: Sequence[Envelope], sources: Sequence[Location] | None, result: BatchResult,
                      now_iso: str) -> tuple[list[Any], dict[int, list]]:
@@ -523,7 +532,7 @@ class Pipeline:
     def _feed_windows(self, ctx: EvalContext, plan: tuple) -> None:
         ts = ctx.ts
         store = self.store
-        keys: dict[Any, Any] = {}  # windows sharing a key expression read it once
+        keys = ctx.memo  # windows sharing a key expression read it once, and so do this event's window reads
         live = self._live_store
         clocks = self.clocks  # looked up per event: runtimes may swap a window's clock (restore, partitions)
         for name, where, keyfn, valuefn, distinctfn, add, table in plan:
@@ -561,7 +570,10 @@ class Pipeline:
         if how is None:
             return None
         keyfn, table, read = how
-        key = keyfn(ctx)
+        memo = ctx.memo
+        key = memo.get(keyfn, _UNSET)  # usually computed when this event fed its windows
+        if key is _UNSET:
+            key = memo[keyfn] = keyfn(ctx)
         if key is None:
             return None
         return read(table.get(key) if table is not None else self._store.get(name, key), ctx.ts)
