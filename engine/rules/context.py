@@ -34,7 +34,7 @@ class EvalContext:
         self._norm: dict[str, NormText] = {}
         self._windows: dict[str, Any] = {}
         self._reader = window_reader
-        self.memo: dict[Any, Any] = {}  # text-function answers, computed once per event
+        self.memo: dict[Any, Any] = {}  # computed once per event: text-function answers, window keys (by key reader)
         self.matches: list[dict[str, Any]] = []
         self.windows_seen: dict[str, Any] = {}
         self.scores = scores if scores is not None else _NO_SCORES
