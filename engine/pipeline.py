@@ -207,6 +207,9 @@ class Pipeline:
         self._first_pass = {cls: (t, eager_by_type.get(t, ()), self._model_feeds[t]) for cls, t in _TYPE_OF.items()
                             if eager_by_type.get(t) or self._model_feeds[t]}
         self._live_store = getattr(self.store, "live_values", False)
+        # per event class, looked up once per event: type name, window plan, lazy models, rules
+        self._per_class = {cls: (t, self._feeds.get(t, ()), self._lazy.get(t), cp.rules.get(t, ()))
+                           for cls, t in _TYPE_OF.items()}
 
     def process_raw(self, items: Sequence[tuple[bytes, Location]]) -> BatchResult:
         """Decode and process raw records; undecodable ones become rejects."""
@@ -288,7 +291,6 @@ class Pipeline:
         """Run every event in order; eager models score before, lazy ones after (see :meth:`_plan`)."""
         now_iso = _iso(self.clock())
         reader, recent = self._read_window, self._recent_alerts
-        feeds, rules, type_of = self._feeds, self.compiled.rules, _TYPE_OF
         feed, run_rules = self._feed_windows, self._run_rules
         scored: list[EvalContext | None] | None = None
         leads: dict[int, list] = {}
@@ -296,8 +298,7 @@ class Pipeline:
             scored, leads = self._score_batch(events, sources, result, now_iso)
         lazy, wide = self._lazy, self._wide
         pending = _Pending() if lazy else None
-        # per event class, looked up once per event: type name, window plan, lazy models, rules
-        per_class = {cls: (t, feeds.get(t, ()), lazy.get(t), rules.get(t, ())) for cls, t in type_of.items()}
+        per_class = self._per_class
         refused = 0  # events a model window refused in the first pass: not counted as seen
         for i, ev in enumerate(events):
             etype, plan, scorers, type_rules = per_class[ev.__class__]
