@@ -17,8 +17,6 @@ plus every model in models/). Make the old checkout with
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
 import pickle
 import platform
@@ -26,11 +24,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_pipeline import generate, save_result, utc_stamp  # noqa: E402  (same folder)
 
 CHILD = """
 import gc, pickle, sys, time
@@ -71,12 +70,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
-    sys.path.insert(0, str(ROOT))
-    from engine.simulate import run_simulation
-
-    buf = io.BytesIO()
-    run_simulation(merchants=args.merchants, hours=args.hours, seed=args.seed, out=buf, truth_out=None)
-    lines = [l for l in buf.getvalue().splitlines() if l.strip()]
+    lines = generate(args.merchants, args.hours, args.seed)
     roots = {"new": str(ROOT), "old": str(Path(args.against).resolve())}
     commits = {k: subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=r, capture_output=True, text=True).stdout.strip()
                for k, r in roots.items()}
@@ -99,13 +93,10 @@ def main() -> None:
     rows = [{"variant": v, "commit": commits[v.split(':')[0]], "runs_s": t, "median_s": statistics.median(t),
              "events_per_s": len(lines) / statistics.median(t), "ratio_to_first": statistics.median(t) / first}
             for v, t in times.items()]
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    stamp = utc_stamp()
     meta = {"when": stamp, "events": len(lines), "merchants": args.merchants, "hours": args.hours, "seed": args.seed,
             "repeats": args.repeats, "python": platform.python_version(), "cpus": os.cpu_count(), "commits": commits}
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    out_file = Path(args.out) / f"compare-{stamp}.json"
-    print(json.dumps({"meta": meta, "rows": rows}, indent=2))
-    out_file.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    out_file = save_result(args.out, "compare", stamp, {"meta": meta, "rows": rows})
     print(f"| variant | commit | median s | events/s | time × {args.variants[0]} |\n|---|---|---:|---:|---:|")
     for r in rows:
         print(f"| {r['variant']} | {r['commit']} | {r['median_s']:.2f} | {r['events_per_s']:,.0f} | {r['ratio_to_first']:.2f} |")

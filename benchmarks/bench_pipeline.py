@@ -49,6 +49,20 @@ def generate(merchants: int, hours: float, seed: int) -> list[bytes]:
     return [line for line in buf.getvalue().splitlines() if line.strip()]
 
 
+def utc_stamp() -> str:
+    """The time a result is named after, e.g. 2026-11-26T150125Z."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+
+
+def save_result(out_dir: str | Path, kind: str, stamp: str, payload: dict) -> Path:
+    """Write ``payload`` as ``<out_dir>/<kind>-<stamp>.json`` (the folder made if missing) and return the path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{kind}-{stamp}.json"
+    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
 def time_it(fn, repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
@@ -142,7 +156,7 @@ def main() -> None:
                 "x_bare_decode": med / base,
             }
         )
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
+    stamp = utc_stamp()
     meta = {
         "when": stamp,
         "events": n,
@@ -158,11 +172,9 @@ def main() -> None:
         "packs": args.packs,
         "models": args.models,
     }
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    out_file = Path(args.out) / f"pipeline-{stamp}.json"
-    out_file.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, ensure_ascii=False))
-    print(f"| variant | median s | events/s | µs/event | × bare orjson.loads |")
-    print(f"|---|---:|---:|---:|---:|")
+    out_file = save_result(args.out, "pipeline", stamp, {"meta": meta, "rows": rows})
+    print("| variant | median s | events/s | µs/event | × bare orjson.loads |")
+    print("|---|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['variant']} | {r['median_s']:.2f} | {r['events_per_s']:,.0f} | {r['us_per_event']:.2f} | {r['x_bare_decode']:.1f} |")
     print(f"\n{n:,} events, median of {args.repeats} runs, one process; results: {out_file}")

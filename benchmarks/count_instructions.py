@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
-import io
 import json
 import pickle
 import re
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+from bench_pipeline import generate, save_result, utc_stamp  # noqa: E402  (same folder)
 sys.path.insert(0, str(ROOT))
 
 CHILD = """
@@ -72,11 +72,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = ap.parse_args()
 
-    from engine.simulate import run_simulation
-
-    buf = io.BytesIO()
-    run_simulation(merchants=args.merchants, hours=args.hours, seed=args.seed, out=buf, truth_out=None)
-    lines = [l for l in buf.getvalue().splitlines() if l.strip()][args.start : args.start + args.events]
+    lines = generate(args.merchants, args.hours, args.seed)[args.start : args.start + args.events]
     with tempfile.TemporaryDirectory() as tmp:
         slice_path = Path(tmp) / "slice.pkl"
         slice_path.write_bytes(pickle.dumps(lines))
@@ -90,7 +86,7 @@ def main() -> None:
     per_event = {v: (got[(v, len(lines))] - got[(v, 0)]) / len(lines) for v in ("plain", "models")}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     result = {
-        "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%SZ"),
+        "when": utc_stamp(),
         "commit": commit or None,
         "pack": args.pack, "models": args.models, "seed": args.seed, "merchants": args.merchants,
         "hours": args.hours, "slice": [args.start, args.start + len(lines)],
@@ -99,9 +95,7 @@ def main() -> None:
         "raw": {f"{v}:{n}": c for (v, n), c in got.items()},
     }
     print(json.dumps(result, indent=2))  # before writing: a failed write must not lose a long count
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    out = Path(args.out) / f"instructions-{result['when']}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = save_result(args.out, "instructions", result["when"], result)
     print(f"| variant | instructions/event |\n|---|---:|\n| {Path(args.pack).name} | {per_event['plain']:,.0f} |\n"
           f"| {Path(args.pack).name} + models | {per_event['models']:,.0f} |\n\nmodels add "
           f"{result['models_overhead']:.1%}; results: {out}")
