@@ -320,8 +320,8 @@ class Pipeline:
                     pending.add(mi, extractor, i, extractor.take(ctx, wide.get(extractor, False)))  # type: ignore[union-attr]
             run_rules(type_rules, ctx, result, sources, i, now_iso)
             if i in leads:
-                for model, risk, why in leads[i]:
-                    alert = self._model_alert(model, ctx, risk, why, now_iso)
+                for model, risk, row in leads[i]:
+                    alert = self._model_alert(model, ctx, risk, row, now_iso)
                     if alert is not None:
                         self._emit(alert, result)
             if scorers:
@@ -350,7 +350,7 @@ class Pipeline:
 
         Returns the contexts made (scores set; ``_REJECTED`` where a model window
         update failed and the event went to the dead letter) and, by event index,
-        the (model, risk, top features) of every score at or above its model's threshold.
+        the (model, risk, feature vector) of every score at or above its model's threshold.
         """
         first_pass = self._first_pass
         reader, recent = self._read_window, self._recent_alerts
@@ -373,31 +373,29 @@ class Pipeline:
             for mi, ex, vector in vectors:
                 rows.add(mi, ex, i, vector)
         leads: dict[int, list] = {}
-        for i, model, risk, why in self._score_leads(rows, ctxs):
-            leads.setdefault(i, []).append((model, risk, why))
+        for i, model, risk, row in self._score_leads(rows, ctxs):
+            leads.setdefault(i, []).append((model, risk, row))
         return ctxs, leads
 
     def _score_leads(self, pending: "_Pending", ctxs: Any) -> list[tuple]:
         """Score every model's pending vectors; the leads above threshold in event order, models in bank order."""
         leads: list[tuple] = []
         for extractor, (mi, idx, rows) in pending.rows.items():
-            leads.extend((i, mi, model, risk, why) for i, model, risk, why in self._score_rows(mi, extractor, idx, rows, ctxs))
+            leads.extend((i, mi, model, risk, row) for i, model, risk, row in self._score_rows(mi, extractor, idx, rows, ctxs))
         leads.sort(key=lambda lead: lead[:2])
-        return [(i, model, risk, why) for i, _, model, risk, why in leads]
+        return [(i, model, risk, row) for i, _, model, risk, row in leads]
 
     def _score_rows(self, mi: int, extractor: "BatchExtractor", idx: list[int], rows: list[list[Any]],
                     ctxs: Any) -> list[tuple]:
         """Score one model's rows (what its extractor took per event) in one call; return the leads above threshold.
 
-        Sets each context's score. A lead is (event index, model, risk, top
-        features); scores held back by the model's warm-up are counted, not
+        Sets each context's score. A lead is (event index, model, risk, feature
+        vector); scores held back by the model's warm-up are counted, not
         returned. How many rows came decides whether the next batch's events
         keep their inputs (features computed with numpy over the batch) or
         their vectors (features per event): both give the same matrix.
         """
         import numpy as np
-
-        from engine.anomaly.bank import explain_rows
 
         assert self.models is not None
         if not idx:
@@ -419,13 +417,14 @@ class Pipeline:
             above = np.asarray(warm, dtype=np.intp)
         if not len(above):
             return []
-        return [(idx[j], model, float(risk[j]), why) for j, why in zip(above.tolist(), explain_rows(model, X[above]))]
+        # the row, not its explanation: most leads repeat an open alert, and only a new alert is explained
+        return [(idx[j], model, float(risk[j]), X[j]) for j in above.tolist()]
 
     def _score_pending(self, pending: "_Pending", result: BatchResult, now_iso: str) -> None:
         """Score the lazy models' vectors taken so far; splice their alerts in after their events' outputs."""
         inserts: list[tuple[tuple[int, int, int], Alert]] = []
-        for i, model, risk, why in self._score_leads(pending, pending.ctxs):
-            alert = self._model_alert(model, pending.ctxs[i], risk, why, now_iso)
+        for i, model, risk, row in self._score_leads(pending, pending.ctxs):
+            alert = self._model_alert(model, pending.ctxs[i], risk, row, now_iso)
             if alert is not None:
                 inserts.append((pending.marks[i], alert))
         pending.clear()
@@ -472,9 +471,17 @@ class Pipeline:
             return ts
         return stored["first"]  # type: ignore[index]
 
-    def _model_alert(self, model: "LoadedModel", ctx: EvalContext, risk: float, why: list[dict[str, Any]],
+    def _model_alert(self, model: "LoadedModel", ctx: EvalContext, risk: float, row: Any,
                      now_iso: str) -> Alert | None:
-        """A model's own alert: an anomaly lead for review, with its top features and their training ranges."""
+        """A model's own alert: an anomaly lead for review, with its top features and their training ranges.
+
+        ``row`` is the event's feature vector. It is explained only when the lead opens
+        a new alert: a lead that repeats an open one only counts a hit (a suspicious
+        room stays above threshold minute after minute), and explaining was most of
+        what such a lead cost.
+        """
+        from engine.anomaly.bank import explain_rows
+
         ev = ctx.event
         m = ev.merchant
         rule_id = model.rule_id
@@ -485,6 +492,7 @@ class Pipeline:
         if not opened:
             self.stats.deduplicated[rule_id] += 1
             return self._update_open(aid, hits, ev.event_id, ctx.ts, now_iso)
+        why = explain_rows(model, row[None, :])[0]
         reasons = "；".join(f"{w['feature']}={_fmt(w['value'])}（训练时常见 {_fmt(w['typical_low'])}–{_fmt(w['typical_high'])}）"
                            for w in why)
         alert = Alert(

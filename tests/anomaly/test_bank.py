@@ -155,6 +155,26 @@ def test_model_alerts_explain_themselves_with_training_ranges(models, small_stre
         assert a.model.top_features[0].feature in a.message
 
 
+def test_only_leads_opening_an_alert_are_explained(models, small_stream, monkeypatch) -> None:
+    """A lead repeating an open alert (same model, merchant, subject) only counts a hit: it is not explained."""
+    import engine.anomaly.bank as bank_module
+
+    explained: list[int] = []
+    real = bank_module.explain_rows
+
+    def counting(model, X, top=3):
+        explained.append(len(X))
+        return real(model, X, top)
+
+    monkeypatch.setattr(bank_module, "explain_rows", counting)
+    compiled = compile_with_models(load_pack(ROOT / "rules" / "starter"), models)
+    p, emitted = _run(compiled, ModelBank(models), _items(small_stream[0]), 500)
+    model_alerts = [a for a in emitted if a.model is not None]
+    opened = sum(1 for a in model_alerts if a.hits == 1)
+    assert opened and len(model_alerts) > opened, "the stream repeats some leads"
+    assert explained == [1] * opened
+
+
 class _Recording(Pipeline):
     """A pipeline that keeps every score it computed, by event id (to compare with offline scoring)."""
 
