@@ -36,6 +36,7 @@ from engine.errors import Location
 from engine.pipeline import Pipeline
 from engine.rules.evaluator import compile_pack
 from engine.rules.loader import load_pack
+from engine.runtime.embedded import tune_gc
 lines = pickle.load(open({slice!r}, "rb"))[: int(sys.argv[2])]
 pack = load_pack({pack!r})
 if sys.argv[1] == "plain":
@@ -44,6 +45,7 @@ else:
     from engine.anomaly.bank import ModelBank, compile_with_models, load_models
     models = load_models({models!r})
     pipeline = Pipeline(compile_with_models(pack, models), clock=lambda: 0.0, models=ModelBank(models))
+tune_gc()  # as the embedded runner and bench_pipeline.py do: the collector's work is then the runtime's, not the default's
 loc = Location(file="bench")
 for i in range(0, len(lines), 1000):
     pipeline.process_raw([(l, loc) for l in lines[i : i + 1000]])
