@@ -108,6 +108,9 @@ class TableStore:
         self.partition = 0  # partition of the events being processed
         self.tag = -1  # offset written as the tag of keys put now
         self.replay_offset: int | None = None  # replay mode: offset of the event being replayed
+        #: while set, items() lists only this partition's keys (a sweep of expired state, see
+        #: PartitionedPipeline.evict: each partition's keys are swept by that partition's own event time)
+        self.sweep_partition: int | None = None
 
     # -- context set by the runtime ---------------------------------------
     def begin(self, partition: int, tag: int) -> None:
@@ -181,10 +184,11 @@ class TableStore:
         prefix = self.prefix + window.encode() + SEP
         out: list[tuple[Key, Any]] = []
         seen: set[Key] = set()
+        only = self.sweep_partition
         for (w, k), e in self._cache.items():
             if w == window:
                 seen.add(k)
-                if not e.deleted:
+                if not e.deleted and (only is None or e.partition == only):
                     out.append((k, e.value))
         for bk, raw in self.backend.iter_prefix(prefix):
             k = tuple(orjson.loads(bk[len(prefix):]))
@@ -193,7 +197,8 @@ class TableStore:
             p, tag, payload = orjson.loads(raw)
             e = _Entry(self._decode(payload), p, tag)
             self._cache[(window, k)] = e
-            out.append((k, e.value))
+            if only is None or p == only:
+                out.append((k, e.value))
         return iter(out)
 
     def windows(self) -> list[str]:

@@ -1,6 +1,7 @@
 """The pure parts of distributed mode (no broker): topology plan, table store and replay guard, pack bundles."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -186,3 +187,52 @@ def test_table_store_keeps_per_partition_namespaces_apart():
     store.begin(1, 10)
     assert store.get("_models", ("live_traffic",)) == {"first": 2.0}
     assert {p for p, _k, _v in b.writes} == {0, 1}
+
+
+def test_a_partition_ahead_in_event_time_does_not_sweep_a_lagging_partitions_alerts(starter, small_stream):
+    """One pipeline serves all of a worker's partitions, and they can be hours apart in event time.
+
+    An event of a partition months ahead triggers the sweep of expired state; an alert still open on a
+    lagging partition must survive it: that partition's next hit joins the alert, as in one process.
+    And the lagging partition's own expired state is still swept by its own event time.
+    """
+    import msgspec
+
+    from engine.events.decode import EventDecoder
+    from engine.runtime.faust_app import PartitionedPipeline, Worker
+
+    lines = [l for l in small_stream[0].splitlines() if l.strip()]
+    decoded = EventDecoder().decode_batch([(l, Location(line=i + 1)) for i, l in enumerate(lines)])
+    events = [e for e, _ in decoded.events]
+    by_id = {e.event_id: e for e in events}
+    # an alert of one process with at least two hits, and the events of its first two hits
+    mem = Pipeline(starter)
+    hits: dict[str, list[str]] = {}
+    for i in range(0, len(events), 500):
+        for a in mem.process(events[i:i + 500]).emitted:
+            if a.model is None:
+                hits.setdefault(a.alert_id, []).append(a.source_event_ids[-1])
+    aid, (first, second) = next((k, v[:2]) for k, v in hits.items() if len(v) >= 2)
+    e1, e2 = by_id[first], by_id[second]
+    other = next(e for e in events if e.merchant.merchant_id != e1.merchant.merchant_id)
+    far = msgspec.structs.replace(other, occurred_at=e2.occurred_at + timedelta(days=90))
+    # then partition 0 much later, yet still behind partition 1: its own expired state must be swept
+    later = msgspec.structs.replace(other, occurred_at=e2.occurred_at + timedelta(days=45), event_id=other.event_id + "x")
+
+    b = DictBackend()
+    pipe = PartitionedPipeline(starter, store=TableStore(b, b"w"), dedup_store=TableStore(b, b"a", json_codec()))
+    clocks: dict[int, dict] = {0: {}, 1: {}}
+    got = []
+    open_ids = []
+    for offset, (partition, ev) in enumerate([(0, e1), (1, far), (0, e2), (0, later)]):
+        Worker._use_clocks(pipe, clocks[partition])
+        pipe.enter_partition(partition)  # as the worker does before each partition's events
+        pipe.store.begin(partition, offset)
+        pipe.alert_state.begin(partition, offset)
+        got += [(a.alert_id, a.hits) for a in pipe.process([ev]).emitted if a.merchant.merchant_id == e1.merchant.merchant_id]
+        Worker._keep_clocks(pipe, clocks[partition])
+        pipe.store.flush()
+        pipe.alert_state.flush()
+        open_ids.append({v[0] for _, v in pipe.alert_state.items("_dedup")})
+    assert (aid, 1) in got and (aid, 2) in got, got  # the second hit joined the alert opened by the first
+    assert aid in open_ids[2] and aid not in open_ids[3], "partition 0 swept its expired alert by its own time"
