@@ -198,8 +198,9 @@ _HANDOVER_WORDS = ("assign", "revok", "ecover", "replay", "ebalanc", "seek", "WA
 def _handover_log(workers) -> str:
     """The lines of each worker's log about partitions changing hands (assignment, recovery, replays, errors).
 
-    This test failed once in about a dozen runs (an open alert's later hits became a new alert after
-    worker 2 joined); its message carries these lines so the next failure says what each worker held.
+    This test once failed (an open alert's later hits became a new alert after worker 2 joined: a sweep
+    of expired state ran over every partition at one partition's time, since fixed, see
+    test_distributed_units); its message carries these lines so a failure says what each worker held.
     """
     out = []
     for i, w in enumerate(workers):
