@@ -426,7 +426,7 @@ class Pipeline:
         for i, model, risk, row in self._score_leads(pending, pending.ctxs):
             alert = self._model_alert(model, pending.ctxs[i], risk, row, now_iso)
             if alert is not None:
-                inserts.append((pending.marks[i], alert))
+                inserts.append((pending.ctxs[i].mark, alert))
         pending.clear()
         if inserts:
             _splice(result, inserts)
@@ -480,8 +480,6 @@ class Pipeline:
         room stays above threshold minute after minute), and explaining was most of
         what such a lead cost.
         """
-        from engine.anomaly.bank import explain_rows
-
         ev = ctx.event
         m = ev.merchant
         rule_id = model.rule_id
@@ -492,6 +490,8 @@ class Pipeline:
         if not opened:
             self.stats.deduplicated[rule_id] += 1
             return self._update_open(aid, hits, ev.event_id, ctx.ts, now_iso)
+        from engine.anomaly.bank import explain_rows  # numpy and the model code load only where models run
+
         why = explain_rows(model, row[None, :])[0]
         reasons = "；".join(f"{w['feature']}={_fmt(w['value'])}（训练时常见 {_fmt(w['typical_low'])}–{_fmt(w['typical_high'])}）"
                            for w in why)
@@ -797,12 +797,11 @@ def _jsonable(value: Any) -> Any:
 class _Pending:
     """The lazy models' work of one batch: vectors by model, their events' contexts, and where each event's outputs end."""
 
-    __slots__ = ("rows", "ctxs", "marks")
+    __slots__ = ("rows", "ctxs")
 
     def __init__(self) -> None:
         self.rows: dict[BatchExtractor, tuple[int, list[int], list[list[Any]]]] = {}  # by extractor: model, events, rows
-        self.ctxs: dict[int, _Scored] = {}
-        self.marks: dict[int, tuple[int, int, int]] = {}
+        self.ctxs: dict[int, _Scored] = {}  # by event index
 
     def __bool__(self) -> bool:
         return bool(self.rows)
@@ -821,23 +820,25 @@ class _Pending:
         window caches) until the batch ends kept them out of the allocator's reuse, and the
         rest of the batch ran measurably slower for it.
         """
-        self.ctxs[i] = _Scored(ctx.event, ctx.etype, ctx.ts, {})
-        self.marks[i] = (len(result.alerts), len(result.updates), len(result.emitted))
+        self.ctxs[i] = _Scored(ctx.event, ctx.etype, ctx.ts, (len(result.alerts), len(result.updates), len(result.emitted)))
 
     def clear(self) -> None:
-        self.rows, self.ctxs, self.marks = {}, {}, {}
+        self.rows, self.ctxs = {}, {}
 
 
 class _Scored:
-    """What a lazily scored event keeps until its batch is scored: the fields a model alert reads, and its scores."""
+    """What a lazily scored event keeps until its batch is scored: the fields a model alert reads, its
+    scores, and its *mark*, the length of the result's alerts, updates and emitted lists right after it
+    (where its model alerts are spliced in, see :func:`_splice`)."""
 
-    __slots__ = ("event", "etype", "ts", "scores")
+    __slots__ = ("event", "etype", "ts", "scores", "mark")
 
-    def __init__(self, event: Any, etype: str, ts: float, scores: dict[str, float]) -> None:
+    def __init__(self, event: Any, etype: str, ts: float, mark: tuple[int, int, int]) -> None:
         self.event = event
         self.etype = etype
         self.ts = ts
-        self.scores = scores
+        self.scores: dict[str, float] = {}
+        self.mark = mark
 
 
 def _splice(result: BatchResult, inserts: list[tuple[tuple[int, int, int], Alert]]) -> None:

@@ -168,7 +168,7 @@ def test_only_leads_opening_an_alert_are_explained(models, small_stream, monkeyp
 
     monkeypatch.setattr(bank_module, "explain_rows", counting)
     compiled = compile_with_models(load_pack(ROOT / "rules" / "starter"), models)
-    p, emitted = _run(compiled, ModelBank(models), _items(small_stream[0]), 500)
+    _, emitted = _run(compiled, ModelBank(models), _items(small_stream[0]), 500)
     model_alerts = [a for a in emitted if a.model is not None]
     opened = sum(1 for a in model_alerts if a.hits == 1)
     assert opened and len(model_alerts) > opened, "the stream repeats some leads"
