@@ -50,6 +50,7 @@ from engine.pipeline import MODELS, Pipeline, PipelineConfig, _TYPE_OF
 from engine.rules.context import EvalContext
 from engine.rules.evaluator import CompiledPack
 from engine.runtime.faust_store import TableStore, json_codec, window_codec
+from engine.runtime.rekey_sweep import SEEN, RekeySweeper
 from engine.runtime.topology import Plan, TopologyError, plan_for, restrict
 from engine.state import windows as W
 
@@ -150,6 +151,33 @@ def compile_bundle(data: bytes, models: "Sequence[LoadedModel] | None" = None) -
         shutil.rmtree(tmp, ignore_errors=True)
     plan_for(cp)  # refuse packs that cannot run partitioned
     return cp
+
+
+def marker_doc(last: int, clocks: dict[str, W.WindowClock], sources: dict[int, dict[str, W.WindowClock]]) -> bytes:
+    """A partition's marker: its last processed offset, its window clocks and (re-key side) each source's clocks.
+
+    Without the source clocks a restarted worker would not know how far each merchant partition had
+    got on a re-key partition: neither which of their events are late nor what may be swept.
+    """
+    def times(cs: dict[str, W.WindowClock]) -> dict[str, float | None]:
+        return {n: (c.max_ts if c.max_ts != float("-inf") else None) for n, c in cs.items()}
+
+    doc: dict[str, Any] = {"o": last, "c": times(clocks)}
+    if sources:
+        doc["s"] = {str(src): times(cs) for src, cs in sources.items()}
+    return orjson.dumps(doc)
+
+
+def read_marker(raw: bytes) -> tuple[int, dict[str, float | None], dict[int, dict[str, float | None]]]:
+    """(last offset, window clock times, source partition -> its clock times) from :func:`marker_doc` bytes."""
+    doc = orjson.loads(raw)
+    return doc["o"], doc.get("c", {}), {int(src): cs for src, cs in doc.get("s", {}).items()}
+
+
+def _observe(clocks: dict[str, W.WindowClock], times: dict[str, float | None]) -> None:
+    for name, max_ts in times.items():
+        if name in clocks and max_ts is not None:
+            clocks[name].observe(max_ts)
 
 
 class PartitionedPipeline(Pipeline):
@@ -456,6 +484,7 @@ class Worker:
         xw, xa = self.stores[t.rekey]
         self.xpipelines: dict[int, Pipeline] = {}
         self._xstores = (xw, xa)
+        self._xsweeper = RekeySweeper(config.pipeline.evict_every_s)
         self._install(compiled)
         self.metrics.set_pack(compiled.name, compiled.version)
         self._wire()
@@ -716,12 +745,10 @@ class Worker:
             raw = self.backends[topic].get(b"m%d" % partition)
             m = -1
             if raw is not None:
-                doc = orjson.loads(raw)
-                m = doc["o"]
-                clocks = self._clocks_for(topic, partition)
-                for name, max_ts in doc.get("c", {}).items():
-                    if name in clocks and max_ts is not None:
-                        clocks[name].observe(max_ts)
+                m, clocks, sources = read_marker(raw)
+                _observe(self._clocks_for(topic, partition), clocks)
+                for src, src_clocks in sources.items():  # re-key side: per source partition
+                    _observe(self._clocks_for(topic, (partition, src)), src_clocks)
             self.markers[key] = m
         return m
 
@@ -915,8 +942,8 @@ class Worker:
             # never lower the marker: a batch of replayed offsets (all at or below it) must not make
             # the next owner process them again as new
             last = max(self.markers.get((topic, p), -1), last)
-            doc = {"o": last, "c": {n: (c.max_ts if c.max_ts != float("-inf") else None) for n, c in clocks.items()}}
-            backend.set(p, b"m%d" % p, orjson.dumps(doc))
+            sources = self._source_clocks(topic, p) if topic == self.config.topics.rekey else {}
+            backend.set(p, b"m%d" % p, marker_doc(last, clocks, {src: c for (_p, src), c in sources.items()}))
             self.markers[(topic, p)] = last
         # marker first, then the keys, in one go: Kafka keeps a partition's records in order, so any
         # key of this batch that is durable has its marker before it
@@ -959,9 +986,27 @@ class Worker:
                 reply = self._cross_values(e, gi, p, src_clocks, (src_p, src_o), e.message.offset <= marker)
                 reply["r"] = rid
                 outputs.append((self.config.topics.replies, e.message.key, orjson.dumps(reply), src_p))
+            self._sweep_rekey(topic, p)
             results_partitions.append((p, last))
         await self._send_all(outputs)
         await self._flush_state(topic, results_partitions)
+
+    def _source_clocks(self, topic: str, partition: int) -> dict[tuple[int, int], dict[str, W.WindowClock]]:
+        """The window clocks of every source partition re-key partition ``partition`` has heard from, by (partition, source)."""
+        return {key[1]: c for key, c in self.clocks.items()
+                if key[0] == topic and isinstance(key[1], tuple) and key[1][0] == partition}
+
+    def _sweep_rekey(self, topic: str, p: int) -> None:
+        """Drop re-key partition ``p``'s expired cross-merchant keys, at its slowest source's watermark."""
+        xw, xa = self.stores[topic]
+        for s in (xw, xa):
+            s.sweep_partition = p
+        try:
+            groups = [(g.index, g.windows) for g in self.plan.groups]
+            self._xsweeper.sweep(p, self.compiled.windows, groups, list(self._source_clocks(topic, p).values()), xw, xa)
+        finally:
+            for s in (xw, xa):
+                s.sweep_partition = None
 
     def _cross_values(self, e: Any, gi: int, p: int, clocks: dict, src: tuple[int, int], replay: bool) -> dict:
         xp = self.xpipelines.get(gi)
@@ -980,7 +1025,7 @@ class Worker:
         keyfn = self.compiled.window_keys.get((group.windows[0], etype))
         key = keyfn(ctx0) if keyfn is not None else None
         seen_key = (str(gi), *(key or ()))
-        seen = xa.get("_xseen", seen_key) or {}
+        seen = xa.get(SEEN, seen_key) or {}
         # a source event seen before (re-sent after its merchant partition moved): read, do not count again
         again = replay or seen.get(str(src[0]), -1) >= src[1]
         self._use_clocks(xp, clocks)
@@ -1009,7 +1054,7 @@ class Worker:
                 s.replaying(None)
         if not again:
             seen[str(src[0])] = src[1]
-            xa.put("_xseen", seen_key, seen)
+            xa.put(SEEN, seen_key, seen)
         return {"v": values}
 
     # -- running -----------------------------------------------------------------
