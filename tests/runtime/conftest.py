@@ -184,11 +184,11 @@ def produce_lines(broker: str, topic: str, lines: list[bytes], key_fn=None, part
 
 
 def consume_all(broker: str, topic: str, expect_at_least: int | None = None, idle_s: float = 3.0,
-                timeout_s: float = 120.0) -> list[bytes]:
-    """Every record of ``topic`` from the beginning, read with plain aiokafka until idle."""
+                timeout_s: float = 120.0, keys: bool = False) -> list[Any]:
+    """Every record's value of ``topic`` from the beginning (``keys``: (key, value) pairs), read with plain aiokafka until idle."""
     from aiokafka import AIOKafkaConsumer
 
-    async def go() -> list[bytes]:
+    async def go() -> list[Any]:
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=broker, group_id=None, auto_offset_reset="earliest",
                                     enable_auto_commit=False, max_partition_fetch_bytes=32 * 1024 * 1024)
         await consumer.start()
@@ -199,7 +199,7 @@ def consume_all(broker: str, topic: str, expect_at_least: int | None = None, idl
                 batch = await consumer.getmany(timeout_ms=200)
                 for records in batch.values():
                     for r in records:
-                        out.append(r.value)
+                        out.append((r.key, r.value) if keys else r.value)
                         last = time.monotonic()
                 now = time.monotonic()
                 enough = expect_at_least is None or len(out) >= expect_at_least

@@ -365,6 +365,45 @@ def test_cross_merchant_window_two_workers_equal_embedded(kafka_broker, workers,
     _assert_exact_replays(got, exp_alerts)
 
 
+def test_cross_merchant_keys_expire_on_the_rekey_side(kafka_broker, workers, prefix, small_stream):
+    """A complainant not heard of for longer than claimant_spread_30d's 30 days leaves the re-key side's table.
+
+    Sweeping is invisible to reads (that is its contract), so the test reads what the worker wrote to its
+    ``xstate`` changelog: tombstones for the old complainants' window keys and source-offset records,
+    none for the recent ones'. One shop sends everything, so each re-key partition has one source; the
+    40 recent complainants reach every re-key partition (a miss has odds of about 4 in 100,000).
+    """
+    tpl = ks.template(_lines(small_stream[0]), "complaint")
+    day1 = datetime(2026, 9, 1, 9, 0, tzinfo=ks.CST)
+    old = [ks.complaint(tpl, merchant="m-shop", complainant=f"old-{i}", at=day1 + timedelta(minutes=i), n=i)
+           for i in range(8)]
+    day41 = day1 + timedelta(days=40)
+    new = [ks.complaint(tpl, merchant="m-shop", complainant=f"new-{i}", at=day41 + timedelta(minutes=i), n=100 + i)
+           for i in range(40)]
+    (w,) = workers(CN, prefix)
+    wait_ready([w])
+    produce_lines(kafka_broker, f"{prefix}-events", old)
+    _wait_processed([w], len(old))
+    produce_lines(kafka_broker, f"{prefix}-events", new)
+    _wait_processed([w], len(old) + len(new))
+    last: dict[bytes, bytes | None] = {}
+    for key, value in consume_all(kafka_broker, f"{prefix}-xstate-changelog", keys=True, idle_s=1.0):
+        last[key] = value
+
+    def window_key(who: str) -> bytes:
+        return b"wclaimant_spread_30d\x1f" + orjson.dumps([who])
+
+    def seen_key(who: str) -> bytes:
+        return b"a_xseen\x1f" + orjson.dumps(["0", who])
+
+    for who in (f"old-{i}" for i in range(8)):
+        assert window_key(who) in last and last[window_key(who)] is None, f"{who}'s window key was not dropped"
+        assert seen_key(who) in last and last[seen_key(who)] is None, f"{who}'s source offsets were not dropped"
+    for who in (f"new-{i}" for i in range(40)):
+        assert last.get(window_key(who)) is not None, f"{who}'s window key should be kept"
+        assert last.get(seen_key(who)) is not None, f"{who}'s source offsets should be kept"
+
+
 # -- 5 ----------------------------------------------------------------------------------------------
 
 def test_malformed_messages_go_to_dead_letter_and_processing_continues(kafka_broker, workers, prefix, small_stream):
