@@ -10,10 +10,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pytest
