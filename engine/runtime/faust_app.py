@@ -12,8 +12,9 @@ One batch (``stream.take_events``), per input partition in arrival order:
    window key and the batch waits for the window values to come back;
 2. run the pipeline (windows, rules, alerts) with state from the table;
 3. produce alerts, shadow alerts and dead-letter records and await every ack;
-4. write the partition's *marker* (last offset, window clocks) and every
-   state key changed in the batch, and await them; then a one-record *seal*
+4. write the partition's *marker* (last offset, window clocks; on the re-key
+   side also each source partition's clocks) and every state key changed in
+   the batch, and await them; then a one-record *seal*
    (it keeps the broker's reported changelog end exact, see docs/distributed.md);
 5. return to Faust, which acks the batch's offsets; they are committed after.
 
