@@ -27,13 +27,26 @@ from engine.state.store import evict as evict_window
 
 __all__ = ["SEEN", "RekeySweeper", "source_watermark"]
 
+_NINF = float("-inf")
+
 SEEN = "_xseen"
 """Alert-state namespace of the re-key side: per (group, key), the last source offset counted per source partition."""
 
 
 def source_watermark(name: str, source_clocks: Iterable[Mapping[str, W.WindowClock]]) -> float | None:
-    """The lowest watermark of window ``name`` over the source partitions that have sent events; None if none has."""
-    marks = [c[name].watermark for c in source_clocks if name in c and c[name].max_ts != float("-inf")]
+    """The lowest watermark of window ``name`` over the source partitions that have sent events, or None.
+
+    None (do not sweep) when no source has sent events, or when one has but none that ``name``
+    counted (its filter refused them all): that source's clock for ``name`` refuses nothing yet,
+    so it could still read any bucket of the window.
+    """
+    marks = []
+    for clocks in source_clocks:
+        clock = clocks.get(name)
+        if clock is not None and clock.max_ts != _NINF:
+            marks.append(clock.watermark)
+        elif any(c.max_ts != _NINF for c in clocks.values()):
+            return None
     return min(marks) if marks else None
 
 

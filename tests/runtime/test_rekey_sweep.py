@@ -140,6 +140,9 @@ def test_source_watermark_ignores_sources_without_events():
     assert source_watermark("w", [{"w": fresh}]) is None
     assert source_watermark("w", [{"w": fresh}, {"w": ahead}, {"w": behind}]) == 4_940.0
     assert source_watermark("other", [{"w": ahead}]) is None
+    # a source that sent events none of which this window counted may still read all of it
+    assert source_watermark("w", [{"w": behind}, {"w": W.WindowClock(60), "v": W.WindowClock(60, 9_000.0)}]) is None
+    assert source_watermark("v", [{"w": behind}, {"w": W.WindowClock(60), "v": W.WindowClock(60, 9_000.0)}]) is None
 
 
 def test_marker_keeps_each_sources_clocks():
