@@ -35,7 +35,7 @@ from engine.rules.context import EvalContext
 from engine.rules.evaluator import CompiledPack, CompiledRule, window_value_dict
 from engine.rules.model import SEVERITIES, raise_severity
 from engine.state import windows as W
-from engine.state.store import MemoryStore, StateStore
+from engine.state.store import MemoryStore, StateStore, sweep_interval
 from engine.state.store import evict as evict_window
 
 if TYPE_CHECKING:
@@ -719,16 +719,14 @@ class Pipeline:
     def evict(self, now_ts: float, force: bool = False) -> int:
         """Drop window keys and dedup entries that can no longer matter; return how many.
 
-        A window is swept at most every quarter of its duration: a key cannot expire
-        sooner than a whole duration after its newest event, so sweeping a 30-day
-        window every hour would only rescan the same keys.
+        A window is swept every :func:`engine.state.store.sweep_interval` of event time.
         """
         removed = 0
         for name, spec in self.compiled.windows.items():
             due = self._window_sweeps.get(name, float("-inf"))
             if force or now_ts >= due:
                 removed += evict_window(self.store, spec, self.clocks[name].watermark)
-                self._window_sweeps[name] = now_ts + max(spec.duration_s / 4, self.config.evict_every_s)
+                self._window_sweeps[name] = now_ts + sweep_interval(spec, self.config.evict_every_s)
         for aid in self.dedup.evict(now_ts):
             self.alert_state.delete(OPEN, (aid,))
             removed += 1

@@ -50,7 +50,7 @@ from engine.events.decode import DEFAULT_MAX_BYTES, EventDecoder
 from engine.pipeline import MODELS, Pipeline, PipelineConfig, _TYPE_OF
 from engine.rules.context import EvalContext
 from engine.rules.evaluator import CompiledPack
-from engine.runtime.faust_store import TableStore, json_codec, window_codec
+from engine.runtime.faust_store import TableStore, json_codec, sweeping, window_codec
 from engine.runtime.rekey_sweep import SEEN, RekeySweeper
 from engine.runtime.topology import Plan, TopologyError, plan_for, restrict
 from engine.state import windows as W
@@ -215,13 +215,8 @@ class PartitionedPipeline(Pipeline):
         Each partition's keys are swept when its own events trigger a sweep.
         """
         stores = [s for s in (self.store, self.alert_state) if isinstance(s, TableStore)]
-        for s in stores:
-            s.sweep_partition = s.partition
-        try:
+        with sweeping(stores):
             return super().evict(now_ts, force)
-        finally:
-            for s in stores:
-                s.sweep_partition = None
 
     def _read_window(self, ctx: EvalContext, name: str) -> Any:
         if name in self.cross:
@@ -499,6 +494,7 @@ class Worker:
         self.pipeline.swap_pack(local)
         self.pipeline.cross = cross
         self.compiled = compiled
+        self._xgroups = [(g.index, g.windows) for g in plan.groups]  # what the re-key side sweeps
         xw, xa = self._xstores
         for g in plan.groups:
             xp = self.xpipelines.get(g.index)
@@ -944,7 +940,7 @@ class Worker:
             # the next owner process them again as new
             last = max(self.markers.get((topic, p), -1), last)
             sources = self._source_clocks(topic, p) if topic == self.config.topics.rekey else {}
-            backend.set(p, b"m%d" % p, marker_doc(last, clocks, {src: c for (_p, src), c in sources.items()}))
+            backend.set(p, b"m%d" % p, marker_doc(last, clocks, sources))
             self.markers[(topic, p)] = last
         # marker first, then the keys, in one go: Kafka keeps a partition's records in order, so any
         # key of this batch that is durable has its marker before it
@@ -971,7 +967,6 @@ class Worker:
             last = evs[-1].message.offset
             xw.begin(p, last)
             xa.begin(p, last)
-            clocks = self._clocks_for(topic, p)
             for e in evs:
                 headers = dict(e.message.headers or [])
                 try:
@@ -992,22 +987,17 @@ class Worker:
         await self._send_all(outputs)
         await self._flush_state(topic, results_partitions)
 
-    def _source_clocks(self, topic: str, partition: int) -> dict[tuple[int, int], dict[str, W.WindowClock]]:
-        """The window clocks of every source partition re-key partition ``partition`` has heard from, by (partition, source)."""
-        return {key[1]: c for key, c in self.clocks.items()
+    def _source_clocks(self, topic: str, partition: int) -> dict[int, dict[str, W.WindowClock]]:
+        """The window clocks of every source partition re-key partition ``partition`` has heard from, by source."""
+        return {key[1][1]: c for key, c in self.clocks.items()
                 if key[0] == topic and isinstance(key[1], tuple) and key[1][0] == partition}
 
     def _sweep_rekey(self, topic: str, p: int) -> None:
         """Drop re-key partition ``p``'s expired cross-merchant keys, at its slowest source's watermark."""
         xw, xa = self.stores[topic]
-        for s in (xw, xa):
-            s.sweep_partition = p
-        try:
-            groups = [(g.index, g.windows) for g in self.plan.groups]
-            self._xsweeper.sweep(p, self.compiled.windows, groups, list(self._source_clocks(topic, p).values()), xw, xa)
-        finally:
-            for s in (xw, xa):
-                s.sweep_partition = None
+        with sweeping((xw, xa), p):
+            self._xsweeper.sweep(p, self.compiled.windows, self._xgroups, list(self._source_clocks(topic, p).values()),
+                                 xw, xa)
 
     def _cross_values(self, e: Any, gi: int, p: int, clocks: dict, src: tuple[int, int], replay: bool) -> dict:
         xp = self.xpipelines.get(gi)

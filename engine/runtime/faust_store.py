@@ -26,6 +26,7 @@ replayed event twice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Callable, Protocol
 
 import orjson
@@ -228,3 +229,21 @@ class TableStore:
             del self._dirty[ck]
             n += 1
         return n
+
+
+@contextmanager
+def sweeping(stores: Iterable[TableStore], partition: int | None = None) -> Iterator[None]:
+    """While inside, each store lists only one partition's keys: a sweep of expired state touches that partition alone.
+
+    ``partition`` None: each store's current one (:meth:`TableStore.begin`). Event time is per
+    partition, so each partition's keys are swept by its own clock (see ``PartitionedPipeline.evict``
+    and the re-key side's ``RekeySweeper``).
+    """
+    stores = list(stores)
+    for s in stores:
+        s.sweep_partition = s.partition if partition is None else partition
+    try:
+        yield
+    finally:
+        for s in stores:
+            s.sweep_partition = None

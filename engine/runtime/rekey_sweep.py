@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from engine.state import windows as W
 from engine.state.store import StateStore
 from engine.state.store import evict as evict_window
+from engine.state.store import sweep_interval
 
 __all__ = ["SEEN", "RekeySweeper", "source_watermark"]
 
@@ -53,9 +54,8 @@ def source_watermark(name: str, source_clocks: Iterable[Mapping[str, W.WindowClo
 class RekeySweeper:
     """Per re-key partition, sweeps each cross-merchant window on its own schedule, at its lowest source watermark.
 
-    A window is swept at most every quarter of its duration of event time (and
-    not more often than ``every_s``), as :meth:`engine.pipeline.Pipeline.evict`
-    does: a key cannot expire sooner than a whole duration after its newest event.
+    A window is swept every :func:`engine.state.store.sweep_interval` of event
+    time, as :meth:`engine.pipeline.Pipeline.evict` does.
     The schedule lives in memory; after a restart the first batch of a partition
     sweeps once more, which is harmless.
     """
@@ -88,10 +88,10 @@ class RekeySweeper:
             for name in names:
                 spec = windows.get(name)
                 mark = source_watermark(name, source_clocks) if spec is not None else None
-                if spec is None or mark is None or mark < due.get(name, float("-inf")):
+                if spec is None or mark is None or mark < due.get(name, _NINF):
                     continue
                 removed += evict_window(window_store, spec, mark)
-                due[name] = mark + max(spec.duration_s / 4, self.every_s)
+                due[name] = mark + sweep_interval(spec, self.every_s)
                 swept = True
             if swept:
                 swept_groups.append((gi, names))

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from engine.state.windows import WindowSpec, WindowState, expired
 
-__all__ = ["Key", "MemoryStore", "StateStore", "evict"]
+__all__ = ["Key", "MemoryStore", "StateStore", "evict", "sweep_interval"]
 
 Key = tuple[str, ...]
 """A window key: one string per key field, e.g. ``(merchant_id, sku_id)``."""
@@ -124,3 +124,12 @@ def evict(store: StateStore, spec: WindowSpec, watermark: float) -> int:
     for key in doomed:
         store.delete(spec.name, key)
     return len(doomed)
+
+
+def sweep_interval(spec: WindowSpec, every_s: float) -> float:
+    """Event time between two sweeps of ``spec``'s window: a quarter of its length, at least ``every_s``.
+
+    A key cannot expire sooner than a whole duration after its newest event, so
+    sweeping a 30-day window every hour would only rescan the same keys.
+    """
+    return max(spec.duration_s / 4, every_s)

@@ -13,7 +13,7 @@ from engine.pipeline import Pipeline
 from engine.rules.evaluator import compile_pack
 from engine.rules.loader import load_pack
 from engine.runtime.faust_app import Worker, marker_doc, read_marker
-from engine.runtime.faust_store import DictBackend, TableStore, json_codec
+from engine.runtime.faust_store import DictBackend, TableStore, json_codec, sweeping
 from engine.runtime.rekey_sweep import SEEN, RekeySweeper, source_watermark
 from engine.runtime.topology import plan_for, restrict
 from engine.state import windows as W
@@ -46,7 +46,7 @@ class _ReKeySide:
     def __init__(self, cn):
         self.cn = cn
         self.group = plan_for(cn).groups[0]
-        assert self.group.windows == (WINDOW,) or list(self.group.windows) == [WINDOW]
+        assert list(self.group.windows) == [WINDOW]
         backend = DictBackend()
         self.xw = TableStore(backend, b"w")
         self.xa = TableStore(backend, b"a", json_codec())
@@ -68,15 +68,10 @@ class _ReKeySide:
 
     def sweep(self, sweeper: RekeySweeper, partition: int) -> int:
         """As Worker._sweep_rekey."""
-        for s in (self.xw, self.xa):
-            s.sweep_partition = partition
-        try:
-            sources = [c for (p, _src), c in self.clocks.items() if p == partition]
+        sources = [c for (p, _src), c in self.clocks.items() if p == partition]
+        with sweeping((self.xw, self.xa), partition):
             return sweeper.sweep(partition, self.cn.windows, [(self.group.index, self.group.windows)], sources,
                                  self.xw, self.xa)
-        finally:
-            for s in (self.xw, self.xa):
-                s.sweep_partition = None
 
     def holds(self, complainant: str) -> tuple[bool, bool]:
         """(window state kept, source-offset record kept) for a complainant."""
